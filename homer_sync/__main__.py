@@ -1,0 +1,4 @@
+from homer_sync.cli import main
+
+if __name__ == "__main__":
+    main()
