@@ -1,0 +1,387 @@
+"""Output of a plan. Renderers only read a Plan and write to the stream they are given.
+
+``render_plan(plan, stream, fmt=...)`` with ``fmt`` one of:
+
+plain
+    One stable, greppable line per change, columns aligned, then a summary line::
+
+        server: http://homer:9080, api: v3
+        create  10.0.1.10/32  port 5060  capture 0  pcscf01
+        update  10.0.2.1/32   port 0     capture 0  sbc -> sbc-a (inactive)
+        delete  10.9.9.9/32   port 5060  capture 0  stale  # not in the inventory (prune)
+        Plan: 1 to create, 1 to update, 1 to delete, 12 unchanged.
+
+    or ``No changes. HOMER matches the inventory (12 aliases).`` Control characters in
+    names are written as escapes (``\\n``, ``\\x1b``) so one change is always one line.
+table
+    A rich table coloured by action (green create, yellow update, red delete) and the
+    same summary line. ``color=False`` writes no escape sequences.
+markdown
+    For a merge-request comment: a heading, the summary, a table
+    ``| action | address | port | capture | name | reason |`` (inside a collapsible
+    ``<details>`` block when there are more than 50 changes), or "No changes.".
+json
+    One JSON document and a newline. Schema version 1, keys in this order::
+
+        {
+          "schema_version": 1,
+          ...context keys (e.g. "server": "http://homer:9080", "api": "v3"),
+          "state_checksum": "<sha256 hex of the server state the plan was computed from>",
+          "prune": false,
+          "summary": {"create": 1, "update": 1, "delete": 1,
+                      "unchanged": 12, "existing": 14, "desired": 14},
+          "changes": [
+            {"action": "create" | "update" | "delete",
+             "reason": "not on the server",
+             "before": null | ALIAS,
+             "after": null | ALIAS}
+          ]
+        }
+
+    ALIAS is ``{"alias": str, "ip": str, "mask": int, "port": int, "capture_id": str,
+    "status": bool}`` plus ``"guid": str`` for aliases read from the server and
+    ``"extra": {str: value}`` for server fields homer-sync does not manage (API v4 tags).
+    A create has ``before: null``, a delete ``after: null``; an update keeps the guid.
+    Changes are sorted: creates, updates, deletes, each by address. The document is
+    also a valid saved plan (``Plan.from_dict`` ignores the context keys).
+
+``context`` is extra top-level information (server URL, API version); keys that look
+like secrets are dropped and credentials embedded in URLs are removed.
+
+Also here, for the CLI: ``render_unsafe`` (why a plan was refused), ``render_apply_result``
+(what an apply did, same four formats), ``progress_reporter`` (a rich progress bar for long
+applies) and ``render_lookup``; and the small helpers every renderer shares: ``describe``,
+``summary_line``, ``printable``, ``md_escape``. Alias addresses are always written by
+``plan.address`` / ``plan.address_fields``.
+"""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import urlsplit, urlunsplit
+
+from .plan import address, address_fields
+
+FORMATS = ("plain", "table", "json", "markdown")
+
+MARKDOWN_COLLAPSE_OVER = 50
+
+_ACTION_STYLE = {"create": "green", "update": "yellow", "delete": "red"}
+
+_SECRET_WORDS = ("password", "passwd", "token", "secret", "credential", "authorization", "cookie")
+
+
+# -- small shared helpers ---------------------------------------------------------------------------
+
+
+def _escape_table() -> dict:
+    table = {code: f"\\x{code:02x}" for code in list(range(0x20)) + list(range(0x7F, 0xA0))}
+    table.update({ord("\n"): "\\n", ord("\r"): "\\r", ord("\t"): "\\t"})
+    table.update({0x2028: "\\u2028", 0x2029: "\\u2029"})
+    return table
+
+
+_PRINTABLE = _escape_table()
+
+
+def printable(text) -> str:
+    """The text with control characters and line separators escaped: always one line."""
+    return str(text).translate(_PRINTABLE)
+
+
+def label(alias, escape=printable) -> str:
+    """The alias name as shown in a plan, marked when the alias is inactive."""
+    return escape(alias.name) + ("" if alias.status else " (inactive)")
+
+
+def describe(alias) -> str:
+    """"10.0.1.10/32 port 5060 capture 0 'pcscf01'" (", inactive" appended when inactive)."""
+    text = f"{printable(address(alias))} '{printable(alias.name)}'"
+    return text if alias.status else text + ", inactive"
+
+
+def change_name(change, escape=printable) -> str:
+    """"pcscf01", or "old -> new" for an update."""
+    if change.action == "update":
+        return f"{label(change.before, escape)} -> {label(change.after, escape)}"
+    return label(change.alias, escape)
+
+
+def summary_line(plan) -> str:
+    """"Plan: 3 to create, 1 to update, 0 to delete, 12 unchanged." or the no-change sentence."""
+    s = plan.summary()
+    if not plan.has_changes:
+        noun = "alias" if s["desired"] == 1 else "aliases"
+        return f"No changes. HOMER matches the inventory ({s['desired']} {noun})."
+    return (
+        f"Plan: {s['create']} to create, {s['update']} to update, "
+        f"{s['delete']} to delete, {s['unchanged']} unchanged."
+    )
+
+
+def _strip_userinfo(value: str) -> str:
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return value.rsplit("@", 1)[-1]  # unparsable: keep nothing that could be a credential
+    if not parts.scheme or "@" not in parts.netloc:
+        return value
+    host = parts.netloc.rsplit("@", 1)[1]
+    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+
+
+def safe_context(context: dict | None) -> dict:
+    """The context without secret-looking keys and without credentials inside URLs."""
+    safe = {}
+    for key, value in (context or {}).items():
+        if any(word in str(key).lower() for word in _SECRET_WORDS):
+            continue
+        safe[str(key)] = _strip_userinfo(value) if isinstance(value, str) else value
+    return safe
+
+
+def _context_line(context: dict) -> str:
+    return ", ".join(f"{printable(key)}: {printable(value)}" for key, value in context.items())
+
+
+# -- renderers --------------------------------------------------------------------------------------
+
+
+def render_plan(plan, stream, *, fmt: str = "plain", color: bool = False, context: dict | None = None,
+                width: int | None = None) -> None:
+    """Write ``plan`` to ``stream`` in ``fmt`` (plain, table, json, markdown); see the module doc."""
+    context = safe_context(context)
+    if fmt == "plain":
+        _render_plain(plan, stream, context)
+    elif fmt == "table":
+        _render_table(plan, stream, context, color=color, width=width)
+    elif fmt == "json":
+        _render_json(plan, stream, context)
+    elif fmt == "markdown":
+        _render_markdown(plan, stream, context)
+    else:
+        raise ValueError(f"unknown output format {fmt!r} (expected one of {', '.join(FORMATS)})")
+
+
+def _render_plain(plan, stream, context: dict) -> None:
+    if context:
+        stream.write(_context_line(context) + "\n")
+    rows = [(change, [printable(field) for field in address_fields(change.alias)]) for change in plan.changes]
+    widths = [max((len(fields[i]) for _, fields in rows), default=0) for i in range(3)]
+    lines = []
+    for change, fields in rows:
+        columns = [change.action] + [field.ljust(widths[i]) for i, field in enumerate(fields)]
+        text = "  ".join(columns) + "  " + change_name(change)
+        if change.action == "delete":
+            text += "  # " + printable(change.reason)
+        lines.append(text.rstrip() + "\n")
+    stream.writelines(lines)
+    stream.write(summary_line(plan) + "\n")
+
+
+def _render_table(plan, stream, context: dict, *, color: bool, width: int | None) -> None:
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    console = Console(file=stream, force_terminal=color, no_color=not color, width=width,
+                      highlight=False, emoji=False, markup=False)
+    if context:
+        console.print(Text(_context_line(context)))
+    if plan.has_changes:
+        table = Table(show_header=True, header_style="bold", show_lines=False)
+        for heading in ("action", "address", "port", "capture", "name", "reason"):
+            table.add_column(heading, overflow="fold")
+        for change in plan.changes:
+            alias = change.alias
+            table.add_row(
+                Text(change.action),
+                Text(printable(alias.cidr)),
+                Text(str(alias.port)),
+                Text(printable(alias.capture_id)),
+                Text(change_name(change)),
+                Text(printable(change.reason)),
+                style=_ACTION_STYLE[change.action],
+            )
+        console.print(table)
+    console.print(Text(summary_line(plan), style="bold"))
+
+
+def _render_json(plan, stream, context: dict) -> None:
+    body = plan.to_dict()
+    clash = sorted(set(context) & set(body))
+    if clash:
+        raise ValueError(f"context keys {clash} would overwrite plan fields")
+    document = {"schema_version": body.pop("schema_version"), **context, **body}
+    json.dump(document, stream, indent=2)
+    stream.write("\n")
+
+
+# "<" would open HTML, "|" a new cell; ">" is harmless inside a cell, so "old -> new" stays readable.
+_MARKDOWN_SPECIAL = {ord(ch): "\\" + ch for ch in "\\`*_[]<|"}
+
+
+def _code_span(value) -> str:
+    return printable(value).replace("`", "'")
+
+
+def md_escape(text) -> str:
+    """Text safe inside a Markdown table cell: one line, special characters escaped."""
+    return printable(text).translate(_MARKDOWN_SPECIAL)
+
+
+def _render_markdown(plan, stream, context: dict) -> None:
+    out = ["## homer-sync plan\n", "\n"]
+    if context:
+        items = ", ".join(f"{md_escape(key)}: `{_code_span(value)}`" for key, value in context.items())
+        out += [items + "\n", "\n"]
+    out.append(f"**{summary_line(plan)}**\n")
+    if plan.has_changes:
+        collapse = len(plan.changes) > MARKDOWN_COLLAPSE_OVER
+        out.append("\n")
+        if collapse:
+            out += [f"<details>\n<summary>{len(plan.changes)} changes</summary>\n", "\n"]
+        out.append("| action | address | port | capture | name | reason |\n")
+        out.append("|---|---|---|---|---|---|\n")
+        for change in plan.changes:
+            alias = change.alias
+            cells = (
+                change.action,
+                md_escape(alias.cidr),
+                str(alias.port),
+                md_escape(alias.capture_id),
+                change_name(change, md_escape),
+                md_escape(change.reason),
+            )
+            out.append("| " + " | ".join(cells) + " |\n")
+        if collapse:
+            out += ["\n", "</details>\n"]
+    stream.writelines(out)
+
+
+def render_unsafe(reasons, stream) -> None:
+    """Why a plan was refused, one reason a line (the plan itself is rendered before)."""
+    stream.write("Refusing an unsafe plan; nothing was changed:\n")
+    for reason in reasons:
+        stream.write(f"  - {printable(reason)}\n")
+
+
+# -- apply results, progress, lookup (used by the CLI; duck typed on apply.py / lookup.py) ----------
+
+
+def _applied_counts(result) -> dict:
+    counts = {"create": 0, "update": 0, "delete": 0}
+    for outcome in result.outcomes:
+        if outcome.ok:
+            counts[outcome.change.action] += 1
+    return counts
+
+
+def apply_summary_line(result) -> str:
+    """"Apply complete: 3 created, 1 updated, 0 deleted; verified." or what went wrong, counted."""
+    counts = _applied_counts(result)
+    done = f"{counts['create']} created, {counts['update']} updated, {counts['delete']} deleted"
+    if result.ok:
+        return f"Apply complete: {done}; verified."
+    problems = []
+    if result.failed:
+        problems.append(f"{len(result.failed)} failed")
+    if result.not_started:
+        problems.append(f"{len(result.not_started)} not started")
+    if result.verify_problems:
+        problems.append(f"{len(result.verify_problems)} not verified")
+    if result.interrupted:
+        problems.append("interrupted")
+    return f"Apply incomplete: {done}; {', '.join(problems)}."
+
+
+def render_apply_result(result, stream, *, fmt: str = "plain", color: bool = False, width: int | None = None) -> None:
+    """What an apply did. Failures are listed in json and markdown; plain and table give the counts
+    (the CLI reports each failure on stderr)."""
+    line = apply_summary_line(result)
+    if fmt == "plain":
+        stream.write(line + "\n")
+    elif fmt == "table":
+        from rich.console import Console
+        from rich.text import Text
+
+        console = Console(file=stream, force_terminal=color, no_color=not color, width=width,
+                          highlight=False, emoji=False, markup=False)
+        console.print(Text(line, style="bold green" if result.ok else "bold red"))
+    elif fmt == "json":
+        counts = _applied_counts(result)
+        document = {
+            "schema_version": 1,
+            "ok": bool(result.ok),
+            "verified": bool(result.verified),
+            "interrupted": bool(result.interrupted),
+            "summary": {
+                "created": counts["create"], "updated": counts["update"], "deleted": counts["delete"],
+                "failed": len(result.failed), "not_started": len(result.not_started),
+                "not_verified": len(result.verify_problems),
+            },
+            "backup": str(result.backup_path) if result.backup_path else None,
+            "failures": [{**o.change.to_dict(), "error": o.error} for o in result.failed],
+            "not_started": [change.to_dict() for change in result.not_started],
+            "verify_problems": [str(problem) for problem in result.verify_problems],
+        }
+        json.dump(document, stream, indent=2)
+        stream.write("\n")
+    elif fmt == "markdown":
+        out = ["## homer-sync apply\n", "\n", f"**{md_escape(line)}**\n"]
+        if result.failed:
+            out += ["\n", "| action | address | port | capture | name | error |\n", "|---|---|---|---|---|---|\n"]
+            for outcome in result.failed:
+                alias = outcome.change.alias
+                cells = (outcome.change.action, md_escape(alias.cidr), str(alias.port), md_escape(alias.capture_id),
+                         change_name(outcome.change, md_escape), md_escape(outcome.error or ""))
+                out.append("| " + " | ".join(cells) + " |\n")
+        if result.verify_problems:
+            out.append("\n")
+            out += [f"- not verified: {md_escape(problem)}\n" for problem in result.verify_problems]
+        stream.writelines(out)
+    else:
+        raise ValueError(f"unknown output format {fmt!r} (expected one of {', '.join(FORMATS)})")
+
+
+class progress_reporter:
+    """Context manager giving apply a ``progress(outcome)`` callable (a rich bar on ``stream``),
+    or None when disabled, so that nothing is drawn off a terminal."""
+
+    def __init__(self, total: int, *, enabled: bool, stream):
+        self.total = total
+        self.enabled = enabled and total > 0
+        self.stream = stream
+        self._bar = None
+
+    def __enter__(self):
+        if not self.enabled:
+            return None
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self._bar = Progress(TextColumn("applying"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                             console=Console(file=self.stream), transient=True)
+        self._bar.start()
+        task = self._bar.add_task("apply", total=self.total)
+        bar = self._bar
+
+        def advance(outcome=None) -> None:
+            bar.advance(task)
+
+        return advance
+
+    def __exit__(self, *exc):
+        if self._bar is not None:
+            self._bar.stop()
+        return False
+
+
+def render_lookup(result, stream) -> None:
+    """The name HOMER would show on the first line ("(no alias)" when none), then why."""
+    lines = [printable(result.winner.name) if result.winner is not None else "(no alias)",
+             printable(result.explanation)]
+    if result.candidates:
+        lines.append("Candidates, longest prefix first:")
+        lines += [f"  {printable(c.verdict)}: {describe(c.alias)}" for c in result.candidates]
+    stream.write("\n".join(lines) + "\n")
