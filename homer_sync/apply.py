@@ -1,0 +1,193 @@
+"""Execute a Plan against a HOMER client: backup, bounded concurrency, verification.
+
+The plan decides what changes; this module only carries it out and checks
+the result. HOMER 7 answers 201 to PUTs and DELETEs that did nothing, so the
+only proof of success is a fresh list of the server's aliases afterwards.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+
+from homer_sync.errors import AmbiguousWriteError, HomerSyncError
+from homer_sync.model import Alias
+
+
+@dataclass(frozen=True)
+class ChangeOutcome:
+    change: object
+    ok: bool
+    error: str | None = None
+    note: str | None = None
+
+
+@dataclass
+class ApplyResult:
+    outcomes: list = field(default_factory=list)
+    not_started: list = field(default_factory=list)
+    verify_problems: list = field(default_factory=list)
+    backup_path: Path | None = None
+    interrupted: bool = False
+    verified: bool = False
+
+    @property
+    def failed(self) -> list:
+        return [o for o in self.outcomes if not o.ok]
+
+    @property
+    def succeeded(self) -> list:
+        return [o for o in self.outcomes if o.ok]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed and not self.verify_problems and not self.interrupted and not self.not_started
+
+
+Progress = Callable[[ChangeOutcome], None]
+
+
+def write_backup(existing: Sequence[Alias], backup_dir: Path, *, server_label: str, dump: Callable) -> Path:
+    """Write the complete pre-apply alias list as an inventory that restores it.
+
+    ``dump`` is inventory.dump_inventory, passed in so that this module does not
+    depend on the YAML library.
+    """
+    backup_dir = Path(backup_dir)
+    backup_dir.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
+    path = backup_dir / f"homer-aliases-{stamp}.yaml"
+    header = (
+        f"homer-sync backup of {server_label}, {len(existing)} aliases, taken {stamp} before an apply.\n"
+        f"Restore with: homer-sync apply --prune {path.name}"
+    )
+    path.write_text(dump(existing, "yaml", header=header), encoding="utf-8")
+    return path
+
+
+def _run_one(client, change) -> ChangeOutcome:
+    try:
+        if change.action == "create":
+            client.create(change.after)
+        elif change.action == "update":
+            client.update(change.before, change.after)
+        else:
+            client.delete(change.before)
+    except AmbiguousWriteError as exc:
+        return ChangeOutcome(change, ok=False, error=str(exc), note="ambiguous")
+    except HomerSyncError as exc:
+        return ChangeOutcome(change, ok=False, error=str(exc))
+    return ChangeOutcome(change, ok=True)
+
+
+def _run_phase(client, changes: Sequence, *, concurrency: int, stop: threading.Event, progress: Progress | None):
+    """Run changes with at most ``concurrency`` in flight; stop submitting once ``stop`` is set."""
+    outcomes: list[ChangeOutcome] = []
+    pending = list(changes)
+    pending.reverse()
+    in_flight = set()
+    with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
+        while pending or in_flight:
+            while pending and len(in_flight) < concurrency and not stop.is_set():
+                in_flight.add(pool.submit(_run_one, client, pending.pop()))
+            if not in_flight:
+                break
+            done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
+            for future in done:
+                outcome = future.result()
+                outcomes.append(outcome)
+                if progress:
+                    progress(outcome)
+    pending.reverse()
+    return outcomes, pending
+
+
+def _resolve_ambiguous_creates(client, outcomes: list[ChangeOutcome], progress: Progress | None) -> list[ChangeOutcome]:
+    """A create whose answer was lost may or may not exist: look before creating again."""
+    ambiguous = [o for o in outcomes if o.note == "ambiguous" and o.change.action == "create"]
+    if not ambiguous:
+        return outcomes
+    present = {(a.identity, a.attributes) for a in client.list_aliases()}
+    resolved = {}
+    for outcome in ambiguous:
+        alias = outcome.change.after
+        if (alias.identity, alias.attributes) in present:
+            resolved[id(outcome)] = ChangeOutcome(outcome.change, ok=True, note="confirmed by re-listing after a lost answer")
+        else:
+            retry = _run_one(client, outcome.change)
+            if retry.ok:
+                retry = ChangeOutcome(outcome.change, ok=True, note="not stored the first time; created after re-listing")
+            resolved[id(outcome)] = retry
+        if progress:
+            progress(resolved[id(outcome)])
+    return [resolved.get(id(o), o) for o in outcomes]
+
+
+def verify(changes: Iterable, actual: Sequence[Alias]) -> list[str]:
+    """Pure check that each successful change is visible in the server's new list."""
+    by_guid = {a.guid: a for a in actual if a.guid}
+    present = Counter((a.identity, a.attributes) for a in actual)
+    problems = []
+    for change in changes:
+        if change.action == "create":
+            if not present[(change.after.identity, change.after.attributes)]:
+                problems.append(f"create of {_label(change.after)} is not on the server after apply")
+        elif change.action == "update":
+            now = by_guid.get(change.before.guid)
+            if now is None:
+                problems.append(f"update of {_label(change.after)}: alias {change.before.guid} no longer exists")
+            elif now.attributes != change.after.attributes:
+                problems.append(
+                    f"update of {_label(change.after)} did not take effect "
+                    f"(server still has name {now.name!r}, status {now.status})"
+                )
+        elif change.before.guid in by_guid:
+            problems.append(f"delete of {_label(change.before)} did not take effect (guid {change.before.guid})")
+    return problems
+
+
+def _label(alias: Alias) -> str:
+    return f"{alias.ip}/{alias.mask} port {alias.port} capture {alias.capture_id} {alias.name!r}"
+
+
+def apply_plan(
+    plan,
+    client,
+    *,
+    existing: Sequence[Alias],
+    concurrency: int = 4,
+    backup_dir: Path | None = None,
+    server_label: str = "HOMER",
+    dump: Callable | None = None,
+    progress: Progress | None = None,
+    stop: threading.Event | None = None,
+) -> ApplyResult:
+    """Creates and updates first, deletes last; then re-list and verify."""
+    stop = stop or threading.Event()
+    result = ApplyResult()
+    if backup_dir is not None and dump is not None and (plan.updates or plan.deletes):
+        result.backup_path = write_backup(existing, backup_dir, server_label=server_label, dump=dump)
+
+    first = list(plan.creates) + list(plan.updates)
+    outcomes, left = _run_phase(client, first, concurrency=concurrency, stop=stop, progress=progress)
+    outcomes = _resolve_ambiguous_creates(client, outcomes, progress)
+    result.outcomes.extend(outcomes)
+    result.not_started.extend(left)
+    if stop.is_set():
+        result.not_started.extend(plan.deletes)
+    else:
+        outcomes, left = _run_phase(client, plan.deletes, concurrency=concurrency, stop=stop, progress=progress)
+        result.outcomes.extend(outcomes)
+        result.not_started.extend(left)
+    result.interrupted = stop.is_set()
+
+    done = [o.change for o in result.outcomes if o.ok]
+    if done:
+        result.verify_problems = verify(done, client.list_aliases())
+    result.verified = not result.verify_problems
+    return result

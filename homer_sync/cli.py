@@ -1,0 +1,585 @@
+"""Command line: click wiring, options, exit codes. The work happens in the library.
+
+Heavy modules (requests, rich, yaml, the API client) are imported inside the
+commands so that ``homer-sync --help`` starts fast.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import click
+
+from homer_sync import __version__
+from homer_sync.errors import (
+    EXIT_CHANGES_PENDING,
+    EXIT_ERROR,
+    EXIT_OK,
+    EXIT_USAGE,
+    HomerSyncError,
+    InventoryError,
+    UnsafePlanError,
+)
+
+EXIT_CODES_HELP = """\b
+Exit codes:
+  0   success (with --detailed-exitcode: no changes)
+  1   error of any kind (network, auth, invalid inventory, failed or unverified apply)
+  2   changes pending (plan --detailed-exitcode only)
+  3   plan refused as unsafe (thresholds, empty inventory prune); --force overrides
+  64  command-line usage error"""
+
+CONNECTION_ENV = {
+    "url": "HOMER_URL",
+    "username": "HOMER_USERNAME",
+    "password": "HOMER_PASSWORD",
+    "token": "HOMER_TOKEN",
+    "token_header": "HOMER_TOKEN_HEADER",
+    "api": "HOMER_API",
+    "timeout": "HOMER_TIMEOUT",
+    "retries": "HOMER_RETRIES",
+    "ca_bundle": "HOMER_CA_BUNDLE",
+}
+CONNECTION_KEYS = tuple(CONNECTION_ENV) + ("password_file", "password_stdin", "insecure")
+
+
+class HomerSyncGroup(click.Group):
+    """Maps library errors and click usage errors to the documented exit codes."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        try:
+            rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+            code = rv if isinstance(rv, int) else EXIT_OK
+        except click.exceptions.Exit as exc:
+            code = exc.exit_code
+        except click.UsageError as exc:
+            exc.show()
+            code = EXIT_USAGE
+        except click.Abort:
+            click.echo("Aborted.", err=True)
+            code = EXIT_ERROR
+        except click.ClickException as exc:
+            exc.show()
+            code = exc.exit_code
+        except HomerSyncError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            code = exc.exit_code
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
+
+@dataclass
+class App:
+    verbose: int = 0
+    quiet: bool = False
+    color: bool = True
+    lock_file: str | None = None
+    lock_wait: float = 0.0
+    connection: dict = field(default_factory=dict)
+
+    def info(self, message: str) -> None:
+        if not self.quiet:
+            click.echo(message, err=True)
+
+    def warn(self, message: str) -> None:
+        if not self.quiet:
+            click.echo(f"Warning: {message}", err=True)
+
+
+def connection_options(with_env: bool):
+    """The connection flags, defined once: on the group (with env vars) and on each network command."""
+
+    def env(key):
+        return CONNECTION_ENV.get(key) if with_env else None
+
+    options = [
+        click.option("--url", envvar=env("url"), help="HOMER base URL, may carry a path prefix [env HOMER_URL]."),
+        click.option("--username", envvar=env("username"), help="HOMER user [env HOMER_USERNAME]."),
+        click.option("--password", envvar=env("password"), help="Password [env HOMER_PASSWORD]; prefer the env var or --password-file."),
+        click.option("--password-file", type=click.Path(dir_okay=False), help="Read the password from this file."),
+        click.option("--password-stdin", is_flag=True, default=None, help="Read the password from standard input."),
+        click.option("--token", envvar=env("token"), help="Static API token, sent as the --token-header header [env HOMER_TOKEN]."),
+        click.option("--token-header", envvar=env("token_header"), help="Header name for --token (default Auth-Token)."),
+        click.option("--api", envvar=env("api"), type=click.Choice(["v3", "v4", "auto"]), help="HOMER API: v3 (HOMER 7), v4 (HOMER 10+) or auto (default) [env HOMER_API]."),
+        click.option("--timeout", envvar=env("timeout"), type=click.FloatRange(min=0.1), help="Seconds per request (default 10)."),
+        click.option("--retries", envvar=env("retries"), type=click.IntRange(min=0), help="Retries on connection errors, 429, 502-504 (default 3)."),
+        click.option("--ca-bundle", envvar=env("ca_bundle"), type=click.Path(exists=True, dir_okay=False), help="CA bundle to verify HTTPS."),
+        click.option("--insecure", is_flag=True, default=None, help="Do not verify HTTPS certificates (prints a warning)."),
+    ]
+
+    def decorate(func):
+        for option in reversed(options):
+            func = option(func)
+        return func
+
+    return decorate
+
+
+def _pop_connection(kwargs: dict) -> dict:
+    return {key: kwargs.pop(key, None) for key in CONNECTION_KEYS}
+
+
+def _merged_connection(app: App, command_level: dict) -> dict:
+    merged = dict(app.connection)
+    merged.update({k: v for k, v in command_level.items() if v is not None})
+    return merged
+
+
+@click.group(cls=HomerSyncGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100}, epilog=EXIT_CODES_HELP)
+@click.version_option(__version__, "--version", prog_name="homer-sync")
+@click.option("-v", "--verbose", count=True, help="One line per HTTP request (method, path, status, ms); secrets redacted.")
+@click.option("-q", "--quiet", is_flag=True, help="Print errors only.")
+@click.option("--no-color", is_flag=True, help="Plain output without colour (also NO_COLOR).")
+@click.option("--lock-file", type=click.Path(dir_okay=False), help="Run lock (default $XDG_STATE_HOME/homer-sync/homer-sync.lock).")
+@click.option("--lock-wait", type=click.FloatRange(min=0), default=0.0, show_default=True, help="Seconds to wait for another run's lock.")
+@connection_options(with_env=True)
+@click.pass_context
+def cli(ctx, verbose, quiet, no_color, lock_file, lock_wait, **kwargs):
+    """Keep the IP aliases of a HOMER SIP-capture server in line with an inventory.
+
+    \b
+    Examples:
+      homer-sync demo
+      homer-sync validate inventory.yaml
+      homer-sync --url https://homer.example.net plan inventory.yaml
+      homer-sync apply --yes --prune inventory.yaml
+    """
+    if verbose and quiet:
+        raise click.UsageError("-v and -q cannot be used together")
+    color = not no_color and "NO_COLOR" not in os.environ
+    ctx.obj = App(verbose=verbose, quiet=quiet, color=color, lock_file=lock_file, lock_wait=lock_wait, connection=_pop_connection(kwargs))
+
+
+def _is_tty(stream) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def _output_format(app: App, requested: str) -> str:
+    if requested != "auto":
+        return requested
+    return "table" if app.color and _is_tty(sys.stdout) else "plain"
+
+
+def _report_warnings(app: App, inventory) -> None:
+    for warning in inventory.warnings:
+        app.warn(str(warning))
+
+
+def _load(app: App, paths, *, resolve: bool = True):
+    from homer_sync.inventory import load_inventory
+
+    inventory = load_inventory(list(paths), stdin=click.get_text_stream("stdin"), resolve_hosts=resolve)
+    _report_warnings(app, inventory)
+    return inventory
+
+
+def _read_password(conn: dict, app: App) -> str | None:
+    sources = [bool(conn.get("password_file")), bool(conn.get("password_stdin"))]
+    if sum(sources) > 1:
+        raise click.UsageError("use only one of --password-file and --password-stdin")
+    if conn.get("password_file"):
+        path = Path(conn["password_file"])
+        try:
+            mode = path.stat().st_mode
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise HomerSyncError(f"cannot read password file {path}: {exc.strerror}") from None
+        if mode & 0o077:
+            app.warn(f"password file {path} is readable by other users; chmod 600 it")
+        return text.rstrip("\r\n")
+    if conn.get("password_stdin"):
+        return click.get_text_stream("stdin").readline().rstrip("\r\n")
+    return conn.get("password")
+
+
+def _settings(app: App, command_level: dict):
+    from homer_sync.api import ConnectionSettings
+
+    conn = _merged_connection(app, command_level)
+    if not conn.get("url"):
+        raise click.UsageError("no HOMER URL: give --url or set HOMER_URL")
+    password = _read_password(conn, app)
+    if not conn.get("token") and not (conn.get("username") and password):
+        raise click.UsageError("no credentials: give --username with a password (HOMER_PASSWORD, --password-file, --password-stdin) or --token")
+    if conn.get("insecure"):
+        app.warn("--insecure: HTTPS certificates are not verified")
+
+    def log_request(method, path, status, ms):
+        click.echo(f"HTTP {method} {path} {status if status is not None else '-'} {ms:.0f}ms", err=True)
+
+    return ConnectionSettings(
+        url=conn["url"],
+        username=conn.get("username"),
+        password=password,
+        token=conn.get("token"),
+        token_header=conn.get("token_header") or "Auth-Token",
+        api=conn.get("api") or "auto",
+        timeout=conn.get("timeout") or 10.0,
+        retries=3 if conn.get("retries") is None else conn["retries"],
+        ca_bundle=conn.get("ca_bundle"),
+        insecure=bool(conn.get("insecure")),
+        on_request=log_request if app.verbose else None,
+    )
+
+
+def _connect(app: App, command_level: dict, *, pool_size: int = 8):
+    from dataclasses import replace
+
+    from homer_sync.api import connect
+
+    settings = replace(_settings(app, command_level), pool_size=pool_size)
+    return connect(settings), settings.url
+
+
+def _render(plan, app: App, fmt: str, context: dict) -> None:
+    from homer_sync.render import render_plan
+
+    fmt = _output_format(app, fmt)
+    if app.quiet and fmt in ("table", "plain"):
+        return
+    render_plan(plan, click.get_text_stream("stdout"), fmt=fmt, color=app.color and fmt == "table", context=context)
+
+
+def _check_safety(app: App, job, force: bool) -> None:
+    reasons = job.plan.unsafe_reasons(job.limits)
+    if not reasons:
+        return
+    if force:
+        for reason in reasons:
+            app.warn(f"{reason} (forced)")
+        return
+    raise UnsafePlanError(reasons)
+
+
+inventory_argument = click.argument("inventory", nargs=-1, required=True, type=click.Path(allow_dash=True))
+output_option = click.option(
+    "--output",
+    "output",
+    type=click.Choice(["auto", "table", "plain", "json", "markdown"]),
+    default="auto",
+    show_default=True,
+    help="auto = table on a terminal, plain lines otherwise.",
+)
+
+
+@cli.command()
+@inventory_argument
+@click.option("--no-resolve", is_flag=True, help="Do not resolve host: entries (offline check).")
+@click.pass_obj
+def validate(app: App, inventory, no_resolve):
+    """Parse, validate and lint inventory files; print the expanded alias count. No network.
+
+    \b
+    Example:
+      homer-sync validate inventory.yaml extra-hosts.csv
+    """
+    loaded = _load(app, inventory, resolve=not no_resolve)
+    count = len(loaded.aliases)
+    line = f"{', '.join(loaded.sources)}: valid, {count} alias{'es' if count != 1 else ''}"
+    if loaded.warnings:
+        line += f", {len(loaded.warnings)} warning{'s' if len(loaded.warnings) != 1 else ''}"
+    if loaded.unresolved_hosts:
+        line += f" ({len(loaded.unresolved_hosts)} host entries not resolved)"
+    if not app.quiet:
+        click.echo(line)
+
+
+@cli.command()
+@inventory_argument
+@click.option("--prune", is_flag=True, help="Also delete server aliases the inventory does not declare (within prune.only).")
+@output_option
+@click.option("--detailed-exitcode", is_flag=True, help="Exit 0 when there are no changes, 2 when there are.")
+@click.option("--out", "out", type=click.Path(dir_okay=False), help="Save the plan (with a checksum of the server state) for apply --plan.")
+@click.option("--force", is_flag=True, help="Do not exit 3 when the plan exceeds the safety thresholds.")
+@connection_options(with_env=False)
+@click.pass_obj
+def plan(app: App, inventory, prune, output, detailed_exitcode, out, force, **kwargs):
+    """Show what apply would change. Read only.
+
+    \b
+    Example:
+      homer-sync plan inventory.yaml --prune --output markdown > plan.md
+      homer-sync plan inventory.yaml --detailed-exitcode --out reviewed.plan
+    """
+    from homer_sync.sync import plan_inventory, save_plan
+
+    loaded = _load(app, inventory)
+    client, url = _connect(app, _pop_connection(kwargs))
+    try:
+        job = plan_inventory(loaded, client, prune=prune)
+    finally:
+        client.close()
+    _render(job.plan, app, output, {"server": url, "api": client.api_version})
+    _check_safety(app, job, force)
+    if out:
+        save_plan(job, Path(out), server=url)
+        app.info(f"Plan saved to {out}; apply it with: homer-sync apply --plan {out}")
+    if detailed_exitcode and job.plan.has_changes:
+        return EXIT_CHANGES_PENDING
+    return EXIT_OK
+
+
+def _confirm(app: App, yes: bool, reads_stdin: bool) -> None:
+    if yes:
+        return
+    if reads_stdin or not _is_tty(sys.stdin):
+        raise click.UsageError("refusing to apply without --yes when standard input is not a terminal")
+    if not click.confirm("Apply these changes to HOMER?", default=False, err=True):
+        raise click.Abort()
+
+
+@cli.command()
+@click.argument("inventory", nargs=-1, type=click.Path(allow_dash=True))
+@click.option("--plan", "plan_file", type=click.Path(exists=True, dir_okay=False), help="Apply exactly this saved plan; refuse if the server changed since.")
+@click.option("--prune", is_flag=True, help="Also delete server aliases the inventory does not declare (within prune.only).")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation (required when stdin is not a terminal).")
+@click.option("--force", is_flag=True, help="Apply even when the plan exceeds the safety thresholds.")
+@click.option("--concurrency", type=click.IntRange(1, 64), default=4, show_default=True, help="Writes in flight at once.")
+@click.option("--backup-dir", type=click.Path(file_okay=False), help="Where the pre-apply backup goes (default $XDG_STATE_HOME/homer-sync/backups).")
+@output_option
+@connection_options(with_env=False)
+@click.pass_obj
+def apply(app: App, inventory, plan_file, prune, yes, force, concurrency, backup_dir, output, **kwargs):
+    """Make HOMER match the inventory: create, update, then delete; verify afterwards.
+
+    Before any update or delete the complete alias list is saved as an
+    inventory file in the backup directory; `homer-sync apply --prune FILE`
+    restores it.
+
+    \b
+    Examples:
+      homer-sync apply inventory.yaml
+      homer-sync apply --yes --prune --concurrency 8 inventory.yaml
+      homer-sync apply --yes --plan reviewed.plan
+    """
+    from homer_sync.sync import load_saved_plan, plan_inventory
+
+    if plan_file and inventory:
+        raise click.UsageError("give either inventory files or --plan, not both")
+    if plan_file and prune:
+        raise click.UsageError("--prune has no effect with --plan: the saved plan already says what to delete")
+    if not plan_file and not inventory:
+        raise click.UsageError("give inventory files, or --plan FILE")
+    loaded = None if plan_file else _load(app, inventory)
+    client, url = _connect(app, _pop_connection(kwargs), pool_size=concurrency)
+    try:
+        with _run_lock(app):
+            if plan_file:
+                job = load_saved_plan(Path(plan_file), client, server=url)
+            else:
+                job = plan_inventory(loaded, client, prune=prune)
+            return _execute(app, job, url=url, output=output, force=force, yes=yes, reads_stdin="-" in inventory, concurrency=concurrency, backup_dir=backup_dir)
+    finally:
+        client.close()
+
+
+def _run_lock(app: App):
+    from homer_sync.lock import default_lock_path, run_lock
+
+    return run_lock(Path(app.lock_file) if app.lock_file else default_lock_path(), wait=app.lock_wait)
+
+
+def _default_backup_dir() -> Path:
+    from homer_sync.lock import default_lock_path
+
+    return default_lock_path().parent / "backups"
+
+
+def _execute(app: App, job, *, url, output, force, yes, reads_stdin, concurrency, backup_dir):
+    from homer_sync.apply import apply_plan
+    from homer_sync.inventory import dump_inventory
+    from homer_sync.render import render_apply_result
+
+    _render(job.plan, app, output, {"server": url, "api": job.client.api_version})
+    _check_safety(app, job, force)
+    if not job.plan.has_changes:
+        return EXIT_OK
+    if job.client.is_admin is False:
+        raise HomerSyncError("the HOMER user in use is not an administrator, so HOMER refuses every write (403); nothing was written")
+    _confirm(app, yes, reads_stdin)
+    with _interrupt_guard(app) as stop, _progress(app, job.plan) as progress:
+        result = apply_plan(
+            job.plan,
+            job.client,
+            existing=job.existing,
+            concurrency=concurrency,
+            backup_dir=Path(backup_dir) if backup_dir else _default_backup_dir(),
+            server_label=url,
+            dump=dump_inventory,
+            progress=progress,
+            stop=stop,
+        )
+    stdout = click.get_text_stream("stdout")
+    fmt = _output_format(app, output)
+    if not (app.quiet and fmt in ("table", "plain")):
+        render_apply_result(result, stdout, fmt=fmt, color=app.color and fmt == "table")
+    if result.backup_path:
+        app.info(f"Backup of the previous aliases: {result.backup_path}")
+    for outcome in result.failed:
+        click.echo(f"Error: {outcome.change.action} failed: {outcome.error}", err=True)
+    for problem in result.verify_problems:
+        click.echo(f"Error: verification: {problem}", err=True)
+    return EXIT_OK if result.ok else EXIT_ERROR
+
+
+class _interrupt_guard:
+    """First Ctrl-C stops new writes and lets in-flight ones finish; a second one aborts."""
+
+    def __init__(self, app: App):
+        self.app = app
+
+    def __enter__(self):
+        import signal
+        import threading
+
+        self.stop = threading.Event()
+        self.previous = None
+        if threading.current_thread() is threading.main_thread():
+            self.previous = signal.signal(signal.SIGINT, self._handle)
+        return self.stop
+
+    def _handle(self, signum, frame):
+        if self.stop.is_set():
+            raise KeyboardInterrupt
+        self.stop.set()
+        click.echo("\nInterrupted: finishing the writes in flight, starting no new ones (Ctrl-C again to abort).", err=True)
+
+    def __exit__(self, *exc):
+        import signal
+
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+        return False
+
+
+def _progress(app: App, plan):
+    from homer_sync.render import progress_reporter
+
+    enabled = not app.quiet and app.color and _is_tty(sys.stderr) and len(plan.changes) > 5
+    return progress_reporter(len(plan.changes), enabled=enabled, stream=click.get_text_stream("stderr"))
+
+
+@cli.command()
+@click.option("--format", "fmt", type=click.Choice(["yaml", "json", "csv"]), default="yaml", show_default=True)
+@connection_options(with_env=False)
+@click.pass_obj
+def export(app: App, fmt, **kwargs):
+    """Print the server's aliases as an inventory (exporting then applying it is a no-op).
+
+    \b
+    Example:
+      homer-sync export > homer-aliases.yaml
+      homer-sync export --format csv > aliases.csv
+    """
+    from homer_sync.inventory import dump_inventory
+    from homer_sync.sync import aliases_from_server_for_export
+
+    client, url = _connect(app, _pop_connection(kwargs))
+    try:
+        existing = client.list_aliases()
+    finally:
+        client.close()
+    unique = aliases_from_server_for_export(existing)
+    if len(unique) != len(existing):
+        app.warn(f"{len(existing) - len(unique)} duplicate aliases on the server were left out (same ip, mask, port and capture id)")
+    header = None if fmt == "csv" else f"Exported by homer-sync {__version__} from {url}: {len(unique)} aliases"
+    click.echo(dump_inventory(unique, fmt, header=header), nl=False)
+
+
+@cli.command()
+@click.option("--output", type=click.Choice(["plain", "json"]), default="plain", show_default=True)
+@connection_options(with_env=False)
+@click.pass_obj
+def check(app: App, output, **kwargs):
+    """Reach the server, log in, report API version, alias count and admin rights.
+
+    \b
+    Example:
+      HOMER_URL=https://homer.example.net HOMER_TOKEN=... homer-sync check
+    """
+    import json
+
+    client, url = _connect(app, _pop_connection(kwargs))
+    try:
+        count = len(client.list_aliases())
+    finally:
+        client.close()
+    admin = {True: "yes", False: "no", None: "unknown"}[client.is_admin]
+    info = {"server": url, "api": client.api_version, "auth": client.auth_kind, "admin": client.is_admin, "aliases": count}
+    if output == "json":
+        click.echo(json.dumps(info, sort_keys=True))
+        return EXIT_OK
+    click.echo(f"server:  {url}\napi:     {client.api_version}\nauth:    {client.auth_kind}\nadmin:   {admin}\naliases: {count}")
+    if client.auth_kind == "token" and client.api_version == "v3":
+        app.info("note: HOMER 7 API tokens have user rights; plan and export work, apply needs an admin login")
+    elif client.is_admin is False:
+        app.info("note: this user is not an administrator; apply will be refused")
+    return EXIT_OK
+
+
+@cli.command()
+@click.argument("ip")
+@click.option("--port", type=click.IntRange(0, 65535), help="Packet port (default: none given, only port-0 aliases apply).")
+@click.option("--capture-id", default="0", show_default=True)
+@click.option("--inventory", "inventory_file", type=click.Path(allow_dash=True), help="Look up in an inventory file instead of the live server.")
+@connection_options(with_env=False)
+@click.pass_obj
+def lookup(app: App, ip, port, capture_id, inventory_file, **kwargs):
+    """Which alias HOMER would show for IP: the winner's name first, then why.
+
+    Exit 1 when no alias applies.
+
+    \b
+    Example:
+      homer-sync lookup 10.0.1.10 --port 5060
+      homer-sync lookup 2001:db8::1 --inventory inventory.yaml
+    """
+    from homer_sync.lookup import lookup as find
+    from homer_sync.render import render_lookup
+
+    if inventory_file:
+        aliases = _load(app, [inventory_file]).aliases
+    else:
+        client, _ = _connect(app, _pop_connection(kwargs))
+        try:
+            aliases = client.list_aliases()
+        finally:
+            client.close()
+    try:
+        result = find(aliases, ip, port=port, capture_id=capture_id)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="IP") from None
+    render_lookup(result, click.get_text_stream("stdout"))
+    return EXIT_OK if result.winner else EXIT_ERROR
+
+
+@cli.command()
+@click.option("--latency", type=click.FloatRange(min=0), default=0.0, help="Seconds of latency the emulator adds per request.")
+@click.pass_obj
+def demo(app: App, latency):
+    """Run the whole story against the built-in HOMER emulator on loopback.
+
+    Starts the emulator, plans and applies inventory.example.yaml, then shows
+    that a second run changes nothing (and costs two requests).
+
+    \b
+    Example:
+      homer-sync demo
+    """
+    from homer_sync.demo import run_demo
+
+    return run_demo(click.get_text_stream("stdout"), color=app.color and _is_tty(sys.stdout), latency=latency)
+
+
+def main() -> None:
+    cli(prog_name="homer-sync")
+
+
+__all__ = ["cli", "main", "InventoryError"]

@@ -1,0 +1,103 @@
+"""The steps of a run, joined: load the inventory, connect, list, plan.
+
+Kept apart from the CLI so that the demo, the benchmarks and the tests drive
+exactly the code path an operator does.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from homer_sync.errors import HomerSyncError, StalePlanError
+from homer_sync.model import Alias
+
+
+@dataclass
+class Job:
+    client: object
+    existing: list
+    plan: object
+    limits: object
+    inventory: object | None = None
+
+
+def reject_owner_on_v3(prune_config, client) -> None:
+    if prune_config.owner and not client.supports_tags:
+        raise HomerSyncError(
+            f"prune.owner is set ({prune_config.owner!r}) but this server speaks API {client.api_version}, "
+            "whose aliases have no tags to carry an owner mark; remove prune.owner or use a HOMER with API v4"
+        )
+
+
+def plan_inventory(inventory, client, *, prune: bool):
+    """List the server once and diff it against the inventory."""
+    from homer_sync.plan import SafetyLimits, build_plan
+
+    config = inventory.prune
+    prune = prune or config.enabled
+    if prune:
+        reject_owner_on_v3(config, client)
+    existing = client.list_aliases()
+    plan = build_plan(
+        inventory.aliases,
+        existing,
+        prune=prune,
+        scope=config,
+        owner=config.owner if client.supports_tags else None,
+        owner_tag=config.owner_tag,
+    )
+    limits = SafetyLimits(
+        max_delete_percent=config.max_delete_percent,
+        max_update_percent=config.max_update_percent,
+        prune_requested=prune,
+        desired_empty=not inventory.aliases,
+    )
+    return Job(client=client, existing=existing, plan=plan, limits=limits, inventory=inventory)
+
+
+def save_plan(job: Job, path: Path, *, server: str) -> None:
+    data = job.plan.to_dict()
+    data["server"] = server
+    data["api"] = job.client.api_version
+    data["limits"] = {
+        "max_delete_percent": job.limits.max_delete_percent,
+        "max_update_percent": job.limits.max_update_percent,
+        "prune_requested": job.limits.prune_requested,
+        "desired_empty": job.limits.desired_empty,
+    }
+    Path(path).write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def load_saved_plan(path: Path, client, *, server: str) -> Job:
+    """Re-check a reviewed plan against the live server; refuse if anything moved."""
+    from homer_sync.plan import Plan, SafetyLimits, state_checksum
+
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise HomerSyncError(f"cannot read plan file {path}: {exc}") from None
+    if not isinstance(data, dict):
+        raise HomerSyncError(f"plan file {path} is not a homer-sync plan")
+    plan = Plan.from_dict(data)
+    saved_server = data.get("server")
+    if saved_server and saved_server.rstrip("/") != server.rstrip("/"):
+        raise StalePlanError(f"plan file {path} was made for {saved_server}, not {server}; nothing was written")
+    existing = client.list_aliases()
+    if state_checksum(existing) != plan.state_checksum:
+        raise StalePlanError(
+            f"the aliases on {server} changed since plan file {path} was made; "
+            "nothing was written. Run plan again and review the new plan"
+        )
+    limits_data = data.get("limits") or {}
+    limits = SafetyLimits(**{k: v for k, v in limits_data.items() if k in SafetyLimits.__dataclass_fields__})
+    return Job(client=client, existing=existing, plan=plan, limits=limits)
+
+
+def aliases_from_server_for_export(existing: list[Alias]) -> list[Alias]:
+    """One alias per identity (the lowest guid), as HOMER's duplicates cannot be written in an inventory."""
+    chosen: dict = {}
+    for alias in sorted(existing, key=lambda a: a.guid or ""):
+        chosen.setdefault(alias.identity, alias)
+    return list(chosen.values())
