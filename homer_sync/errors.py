@@ -48,6 +48,10 @@ class AmbiguousWriteError(ApiError):
     """A write was sent but its outcome is unknown (connection lost, timeout, 5xx)."""
 
 
+class AliasNotFoundError(ApiError):
+    """An update or delete named an alias the server no longer has (v3 answers 201 with data "")."""
+
+
 class IncompleteListError(ApiError):
     """The server's alias list could not be proven complete; planning on it is unsafe."""
 

@@ -1,0 +1,162 @@
+"""HOMER 7 (homer-app), API v3. Facts: SPEC section 1 and homer7-api-transcript.json."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from ..errors import AliasNotFoundError, AmbiguousWriteError, ApiError
+from ..model import Alias
+from .base import BaseClient, describe
+from .http import Reply
+
+ALIASES = "/api/v3/alias"
+
+TOKEN_WRITE_REFUSED = (
+    "HOMER 7 API tokens only have user rights: writes are refused (403)."
+    " Use --username/--password of an admin user for apply"
+)
+
+
+class V3Client(BaseClient):
+    api_version = "v3"
+    supports_tags = False
+    login_path = "/api/v3/auth"
+
+    def __init__(self, transport, settings):
+        super().__init__(transport, settings)
+        self._prefetched: list[Alias] | None = None
+
+    # -- auth ----------------------------------------------------------------
+    def _parse_login(self, reply: Reply) -> tuple[str, bool | None]:
+        if reply.status in (200, 201) and reply.kind == "json":
+            data = reply.data if isinstance(reply.data, dict) else {}
+            token = data.get("token")
+            if not isinstance(token, str) or not token:
+                raise self.shape_error(reply, "no 'token' in the login answer")
+            user = data.get("user")
+            admin = user.get("admin") if isinstance(user, dict) else None
+            return token, admin if isinstance(admin, bool) else None
+        if reply.status in (400, 401):
+            raise self._login_refused(reply, "incorrect user name or password")
+        self.fail(reply, "log in")
+
+    def _auth_rejected(self, reply: Reply) -> bool:
+        # No or a malformed credential is a 400 "missing or malformed jwt" on HOMER 7.
+        if reply.status == 401:
+            return True
+        return reply.status == 400 and "jwt" in self._message(reply).lower()
+
+    def _forbidden(self, reply: Reply, action: str) -> str:
+        if self.auth_kind == "token":
+            return TOKEN_WRITE_REFUSED
+        return super()._forbidden(reply, action)
+
+    # -- token probe (connect) -------------------------------------------------
+    def probe_request(self) -> Reply:
+        """GET the alias list with the token; connect() keeps the answer for list_aliases()."""
+        return self.call("GET", ALIASES, action="list aliases")
+
+    def accept_probe(self, reply: Reply) -> None:
+        self._prefetched = self._parse_list(reply)
+
+    # -- aliases -------------------------------------------------------------
+    def list_aliases(self) -> list[Alias]:
+        if self._prefetched is not None:
+            aliases, self._prefetched = self._prefetched, None
+            return aliases
+        return self._parse_list(self.call("GET", ALIASES, action="list aliases"))
+
+    def _parse_list(self, reply: Reply) -> list[Alias]:
+        # HOMER 7 answers 201 (not 200) to this GET; accept both.
+        if reply.status not in (200, 201) or reply.kind != "json":
+            self.fail(reply, "list aliases")
+        data = reply.data
+        if not isinstance(data, dict) or not isinstance(data.get("data"), list):
+            raise self.shape_error(reply, "expected {\"data\": [...]}")
+        return [self._alias_from(reply, index, item) for index, item in enumerate(data["data"])]
+
+    def _alias_from(self, reply: Reply, index: int, item) -> Alias:
+        try:
+            if not isinstance(item, dict):
+                raise TypeError("not an object")
+            guid = item["guid"]
+            if not isinstance(guid, str) or not guid:
+                raise ValueError("empty guid")
+            for key in ("port", "mask"):
+                if isinstance(item[key], bool) or not isinstance(item[key], (int, float, str)):
+                    raise TypeError(f"{key} is not a number")
+            return Alias.from_server(ip=item["ip"], mask=item["mask"], port=item["port"],
+                                     capture_id=item["captureID"], name=item["alias"],
+                                     status=item["status"], guid=guid)
+        except KeyError as exc:
+            raise self.shape_error(reply, f"alias #{index} has no {exc.args[0]!r}") from None
+        except (TypeError, ValueError) as exc:
+            raise self.shape_error(reply, f"alias #{index}: {exc}") from None
+
+    @staticmethod
+    def _body(alias: Alias) -> dict:
+        # captureID must be a JSON string (a number is a 400), port and mask ints.
+        return {
+            "alias": alias.name,
+            "captureID": str(alias.capture_id),
+            "ip": alias.ip,
+            "mask": int(alias.mask),
+            "port": int(alias.port),
+            "status": bool(alias.status),
+        }
+
+    def create(self, alias: Alias) -> str | None:
+        action = f"create alias {describe(alias)}"
+        reply = self.call("POST", ALIASES, body=self._body(alias), action=action)
+        if reply.status in (200, 201):
+            if reply.kind == "empty":
+                raise ApiError(
+                    f"HOMER did not store alias {describe(alias)}: it answered {reply.status} with"
+                    " an empty body, which HOMER 7 does when its database insert fails (names"
+                    " over 250 characters, capture ids over 20 characters)",
+                    status=reply.status, method="POST", url=reply.url)
+            data = reply.data if isinstance(reply.data, dict) else {}
+            guid = data.get("data")
+            if isinstance(guid, str) and guid:
+                return guid
+            if reply.kind == "json":
+                raise AmbiguousWriteError(
+                    f"the request to {action} has an unknown outcome: HOMER answered"
+                    f" {reply.status} without the new alias's guid; it may or may not have been"
+                    " stored", status=reply.status, method="POST", url=reply.url)
+        self.fail(reply, action, write=True)
+
+    def update(self, before: Alias, after: Alias) -> None:
+        guid = _guid_of(before)
+        action = f"update alias {describe(before)}"
+        reply = self.call("PUT", f"{ALIASES}/{quote(guid, safe='')}", body=self._body(after),
+                          action=action)
+        self._confirm(reply, guid, action)
+
+    def delete(self, alias: Alias) -> None:
+        guid = _guid_of(alias)
+        action = f"delete alias {describe(alias)}"
+        reply = self.call("DELETE", f"{ALIASES}/{quote(guid, safe='')}", action=action)
+        self._confirm(reply, guid, action)
+
+    def _confirm(self, reply: Reply, guid: str, action: str) -> None:
+        if reply.status in (200, 201) and reply.kind == "json" and isinstance(reply.data, dict):
+            answered = reply.data.get("data")
+            if answered == "":
+                # HOMER 7 answers 201 {"data": ""} for a guid it does not have.
+                raise AliasNotFoundError(f"alias {guid} no longer exists on the server",
+                                         status=reply.status, method=reply.method, url=reply.url)
+            if isinstance(answered, str):
+                return
+        if reply.ok:
+            raise ApiError(f"HOMER did not confirm that it could {action}: it answered"
+                           f" {reply.status} with an unexpected body ({reply.kind})",
+                           status=reply.status, method=reply.method, url=reply.url)
+        self.fail(reply, action, write=True)
+
+
+def _guid_of(alias: Alias) -> str:
+    if not alias.guid:
+        raise ValueError("an alias read from the server (with a guid) is required")
+    return alias.guid
+

@@ -1,0 +1,203 @@
+"""HOMER 10+ (homer-core coordinator), API v4.
+
+Differences from v3 that matter here: snake_case ``capture_id``, zero values
+omitted from items, tags (``custom_image``, ``tag1``..``tag4``) that a PUT
+replaces like every other field, and a capped list endpoint without paging,
+which ``listing.py`` turns into a listing proved complete.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import quote
+
+from ..errors import (
+    AliasNotFoundError,
+    AmbiguousWriteError,
+    ApiError,
+    AuthenticationError,
+)
+from ..model import Alias
+from .base import BaseClient, describe
+from .http import Reply
+from .listing import DEFAULT_MAX_REQUESTS, CompleteListing, ListingReport
+
+ALIASES = "/api/v4/aliases"
+PAGE_LIMIT = 1000
+EXTRA_FIELDS = ("custom_image", "tag1", "tag2", "tag3", "tag4")
+PASSWORD_LOGIN_DISABLED = "password login is disabled on this HOMER; use --token"
+TOKEN_WRITE_REFUSED = "the API token does not have admin rights: HOMER refuses writes (403)"
+
+
+class V4Client(BaseClient):
+    api_version = "v4"
+    supports_tags = True
+    login_path = "/api/v4/auth/sessions"
+
+    def __init__(self, transport, settings):
+        super().__init__(transport, settings)
+        self._workers = max(1, min(8, int(settings.pool_size)))
+        self._prefetched: tuple[list, int] | None = None
+        self.max_list_requests = DEFAULT_MAX_REQUESTS
+        self.last_listing: ListingReport | None = None
+
+    # -- auth ----------------------------------------------------------------
+    def _parse_login(self, reply: Reply) -> tuple[str, bool | None]:
+        if reply.status in (200, 201) and reply.kind == "json":
+            outer = reply.data if isinstance(reply.data, dict) else {}
+            data = outer.get("data") if isinstance(outer.get("data"), dict) else {}
+            token = data.get("token")
+            if not isinstance(token, str) or not token:
+                raise self.shape_error(reply, "no 'data.token' in the login answer")
+            user = data.get("user")
+            admin = user.get("admin") if isinstance(user, dict) else None
+            if not isinstance(admin, bool):
+                scope = data.get("scope")
+                admin = scope == "admin" if scope in ("admin", "user") else None
+            return token, admin
+        if reply.status in (400, 401):
+            raise self._login_refused(reply, "invalid credentials")
+        if reply.status == 403:
+            raise AuthenticationError(PASSWORD_LOGIN_DISABLED, status=403, method="POST",
+                                      url=reply.url)
+        self.fail(reply, "log in")
+
+    def _forbidden(self, reply: Reply, action: str) -> str:
+        if self.auth_kind == "token":
+            return TOKEN_WRITE_REFUSED
+        return super()._forbidden(reply, action)
+
+    # -- listing -------------------------------------------------------------
+    def probe_request(self) -> Reply:
+        """The first page of the listing; with a token it doubles as the credential check."""
+        return self.call("GET", ALIASES, params=_params("", "guid"), action="list aliases")
+
+    def accept_probe(self, reply: Reply) -> None:
+        self._prefetched = self._parse_page(reply)
+
+    def _fetch(self, text: str, sort: str) -> tuple[list, int]:
+        if text == "" and sort == "guid" and self._prefetched is not None:
+            page, self._prefetched = self._prefetched, None
+            return page
+        reply = self.call("GET", ALIASES, params=_params(text, sort), action="list aliases")
+        return self._parse_page(reply)
+
+    def _parse_page(self, reply: Reply) -> tuple[list, int]:
+        if reply.status not in (200, 201) or reply.kind != "json":
+            self.fail(reply, "list aliases")
+        outer = reply.data
+        data = outer.get("data") if isinstance(outer, dict) else None
+        items = data.get("items") if isinstance(data, dict) else None
+        if not isinstance(items, list):
+            raise self.shape_error(reply, "expected {\"data\": {\"items\": [...]}}")
+        for index, item in enumerate(items):
+            if not isinstance(item, dict) or not isinstance(item.get("guid"), str) \
+                    or not item["guid"]:
+                raise self.shape_error(reply, f"item #{index} has no guid")
+        # The answer is cut at the smaller of the limit asked and the one the
+        # server says it applied: a server capping lower must not look complete.
+        cap = PAGE_LIMIT
+        meta = outer.get("meta")
+        limit = meta.get("limit") if isinstance(meta, dict) else None
+        if isinstance(limit, int) and not isinstance(limit, bool) and 0 < limit < cap:
+            cap = limit
+        cap = max(cap, len(items))
+        return items, cap
+
+    def list_aliases(self) -> list[Alias]:
+        """Every alias, proved complete (see listing.py), or IncompleteListError."""
+        if self._workers > 1:
+            with ThreadPoolExecutor(max_workers=self._workers,
+                                    thread_name_prefix="homer-list") as pool:
+                items, report = self._run_listing(pool.map)
+        else:
+            items, report = self._run_listing(None)
+        self.last_listing = report
+        return [self._alias_from(item) for item in items]
+
+    def _run_listing(self, map_fn):
+        listing = CompleteListing(self._fetch, max_requests=self.max_list_requests,
+                                  map_fn=map_fn)
+        return listing.run(), listing.report
+
+    def _alias_from(self, item: dict) -> Alias:
+        # Keys whose value is 0 / false / "" are omitted by the server.
+        try:
+            extra = {key: str(item[key]) for key in EXTRA_FIELDS if item.get(key) not in (None, "")}
+            return Alias.from_server(
+                ip=item.get("ip") or "", mask=item.get("mask") or 0,
+                port=item.get("port") or 0, capture_id=item.get("capture_id") or "",
+                name=item.get("alias") or "", status=bool(item.get("status", False)),
+                guid=item["guid"], extra=extra)
+        except (TypeError, ValueError) as exc:
+            raise ApiError(f"HOMER answered GET {ALIASES} with JSON of an unexpected shape:"
+                           f" alias {item.get('guid')}: {exc}") from None
+
+    # -- writes --------------------------------------------------------------
+    @staticmethod
+    def _body(alias: Alias) -> dict:
+        # PUT replaces every field: the tags and image are sent back as they were.
+        body = {
+            "alias": alias.name,
+            "ip": alias.ip,
+            "port": int(alias.port),
+            "mask": int(alias.mask),
+            "capture_id": str(alias.capture_id),
+            "status": bool(alias.status),
+        }
+        extra = alias.extra_dict()
+        for key in EXTRA_FIELDS:
+            value = extra.get(key)
+            body[key] = "" if value is None else str(value)
+        return body
+
+    def create(self, alias: Alias) -> str | None:
+        action = f"create alias {describe(alias)}"
+        reply = self.call("POST", ALIASES, body=self._body(alias), action=action)
+        if reply.status in (200, 201) and reply.kind == "json":
+            guid = reply.data.get("data") if isinstance(reply.data, dict) else None
+            if isinstance(guid, str) and guid:
+                return guid
+            raise AmbiguousWriteError(
+                f"the request to {action} has an unknown outcome: HOMER answered {reply.status}"
+                " without the new alias's guid; it may or may not have been stored",
+                status=reply.status, method="POST", url=reply.url)
+        self.fail(reply, action, write=True)
+
+    def update(self, before: Alias, after: Alias) -> None:
+        guid = _guid_of(before)
+        action = f"update alias {describe(before)}"
+        reply = self.call("PUT", f"{ALIASES}/{quote(guid, safe='')}", body=self._body(after),
+                          action=action)
+        self._confirm(reply, guid, action)
+
+    def delete(self, alias: Alias) -> None:
+        guid = _guid_of(alias)
+        action = f"delete alias {describe(alias)}"
+        reply = self.call("DELETE", f"{ALIASES}/{quote(guid, safe='')}", action=action)
+        self._confirm(reply, guid, action)
+
+    def _confirm(self, reply: Reply, guid: str, action: str) -> None:
+        if reply.ok:
+            return
+        data = reply.data if isinstance(reply.data, dict) else {}
+        # An unknown guid is {"error":"not_found","message":"alias not found"}; an
+        # unknown route is {"message":"Not Found"} and is reported as such.
+        if reply.status == 404 and (data.get("error") == "not_found"
+                                    or "alias" in str(data.get("message", "")).lower()):
+            raise AliasNotFoundError(f"alias {guid} no longer exists on the server",
+                                     status=404, method=reply.method, url=reply.url)
+        self.fail(reply, action, write=True)
+
+
+def _params(text: str, sort: str) -> list[tuple[str, str]]:
+    params = [("page[limit]", str(PAGE_LIMIT)), ("sort", sort)]
+    if text:
+        params.append(("filter[ip]", text))
+    return params
+
+
+def _guid_of(alias: Alias) -> str:
+    if not alias.guid:
+        raise ValueError("an alias read from the server (with a guid) is required")
+    return alias.guid
