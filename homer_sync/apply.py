@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
-from homer_sync.errors import AmbiguousWriteError, HomerSyncError
+from homer_sync.errors import AliasNotFoundError, AmbiguousWriteError, HomerSyncError, PermissionDeniedError
 from homer_sync.model import Alias
 
 
@@ -80,20 +80,28 @@ def _run_one(client, change) -> ChangeOutcome:
             client.delete(change.before)
     except AmbiguousWriteError as exc:
         return ChangeOutcome(change, ok=False, error=str(exc), note="ambiguous")
+    except AliasNotFoundError as exc:
+        if change.action == "delete":
+            # Someone else removed it first: the state we wanted is reached.
+            return ChangeOutcome(change, ok=True, note="already gone")
+        return ChangeOutcome(change, ok=False, error=str(exc))
+    except PermissionDeniedError as exc:
+        return ChangeOutcome(change, ok=False, error=str(exc), note="forbidden")
     except HomerSyncError as exc:
         return ChangeOutcome(change, ok=False, error=str(exc))
     return ChangeOutcome(change, ok=True)
 
 
-def _run_phase(client, changes: Sequence, *, concurrency: int, stop: threading.Event, progress: Progress | None):
-    """Run changes with at most ``concurrency`` in flight; stop submitting once ``stop`` is set."""
+def _run_phase(client, changes: Sequence, *, concurrency: int, stop: threading.Event, halt: threading.Event,
+               progress: Progress | None):
+    """Run changes with at most ``concurrency`` in flight; submit no more once ``stop`` or ``halt`` is set."""
     outcomes: list[ChangeOutcome] = []
     pending = list(changes)
     pending.reverse()
     in_flight = set()
     with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
         while pending or in_flight:
-            while pending and len(in_flight) < concurrency and not stop.is_set():
+            while pending and len(in_flight) < concurrency and not (stop.is_set() or halt.is_set()):
                 in_flight.add(pool.submit(_run_one, client, pending.pop()))
             if not in_flight:
                 break
@@ -101,6 +109,9 @@ def _run_phase(client, changes: Sequence, *, concurrency: int, stop: threading.E
             for future in done:
                 outcome = future.result()
                 outcomes.append(outcome)
+                if outcome.note == "forbidden":
+                    # Every further write would be refused the same way.
+                    halt.set()
                 if progress:
                     progress(outcome)
     pending.reverse()
@@ -173,15 +184,16 @@ def apply_plan(
     if backup_dir is not None and dump is not None and (plan.updates or plan.deletes):
         result.backup_path = write_backup(existing, backup_dir, server_label=server_label, dump=dump)
 
+    halt = threading.Event()
     first = list(plan.creates) + list(plan.updates)
-    outcomes, left = _run_phase(client, first, concurrency=concurrency, stop=stop, progress=progress)
+    outcomes, left = _run_phase(client, first, concurrency=concurrency, stop=stop, halt=halt, progress=progress)
     outcomes = _resolve_ambiguous_creates(client, outcomes, progress)
     result.outcomes.extend(outcomes)
     result.not_started.extend(left)
-    if stop.is_set():
+    if stop.is_set() or halt.is_set():
         result.not_started.extend(plan.deletes)
     else:
-        outcomes, left = _run_phase(client, plan.deletes, concurrency=concurrency, stop=stop, progress=progress)
+        outcomes, left = _run_phase(client, plan.deletes, concurrency=concurrency, stop=stop, halt=halt, progress=progress)
         result.outcomes.extend(outcomes)
         result.not_started.extend(left)
     result.interrupted = stop.is_set()
