@@ -404,7 +404,7 @@ def _execute(app: App, job, *, url, output, force, yes, reads_stdin, concurrency
     if job.client.is_admin is False:
         raise HomerSyncError("the HOMER user in use is not an administrator, so HOMER refuses every write (403); nothing was written")
     _confirm(app, yes, reads_stdin)
-    with _interrupt_guard(app) as stop, _progress(app, job.plan) as progress:
+    with InterruptGuard(app) as stop, _progress(app, job.plan) as progress:
         result = apply_plan(
             job.plan,
             job.client,
@@ -422,14 +422,27 @@ def _execute(app: App, job, *, url, output, force, yes, reads_stdin, concurrency
         render_apply_result(result, stdout, fmt=fmt, color=app.color and fmt == "table")
     if result.backup_path:
         app.info(f"Backup of the previous aliases: {result.backup_path}")
-    for outcome in result.failed:
-        click.echo(f"Error: {outcome.change.action} failed: {outcome.error}", err=True)
+    _report_failures(result)
     for problem in result.verify_problems:
         click.echo(f"Error: verification: {problem}", err=True)
     return EXIT_OK if result.ok else EXIT_ERROR
 
 
-class _interrupt_guard:
+def _report_failures(result) -> None:
+    from homer_sync.render import describe
+
+    refused = [o for o in result.failed if o.note == "forbidden"]
+    for outcome in result.failed:
+        if outcome.note != "forbidden":
+            click.echo(f"Error: {outcome.change.action} {describe(outcome.change.alias)} failed: {outcome.error}", err=True)
+    if refused:
+        click.echo(
+            f"Error: HOMER refused {len(refused)} write(s), {len(result.not_started)} not attempted: {refused[0].error}",
+            err=True,
+        )
+
+
+class InterruptGuard:
     """First Ctrl-C stops new writes and lets in-flight ones finish; a second one aborts."""
 
     def __init__(self, app: App):
