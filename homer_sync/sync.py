@@ -37,8 +37,8 @@ def plan_inventory(inventory, client, *, prune: bool):
 
     config = inventory.prune
     prune = prune or config.enabled
-    if prune:
-        reject_owner_on_v3(config, client)
+    # Also without pruning: aliases created unmarked now could never be pruned after an upgrade to v4.
+    reject_owner_on_v3(config, client)
     existing = client.list_aliases()
     plan = build_plan(
         inventory.aliases,

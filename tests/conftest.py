@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re as _re
+import traceback as _traceback
+
 import pytest
 
 from homer_sync.emulator import HomerEmulator
@@ -19,3 +22,97 @@ def emulator_v4():
     """An API v4 emulator on a free loopback port; admin / sipcapture."""
     with HomerEmulator(api="v4") as homer:
         yield homer
+
+
+@pytest.fixture(params=["v3", "v4"])
+def any_emulator(request):
+    """The emulator in each mode in turn (HOMER 7 / API v3, then HOMER 10+ / API v4); admin / sipcapture."""
+    with HomerEmulator(api=request.param) as homer:
+        yield homer
+
+
+# -- secret hygiene, suite-wide ------------------------------------------------------------------
+# Every HomerEmulator started and every CliRunner result produced while a test runs are
+# remembered; when the test ends, no password, API token or JWT those emulators know or issued
+# (nor anything shaped like a JWT) may appear in any of those outputs. Output of subprocesses
+# joins in through the ``output_guard`` fixture.
+
+_JWT_SHAPE = _re.compile(r"eyJ[\w-]+\.[\w-]+\.[\w-]*")
+_started_emulators: list = []
+_captured_outputs: list = []
+
+
+def _result_text(result) -> str:
+    parts = [result.output]
+    try:
+        parts.append(result.stderr)
+    except ValueError:  # stderr not captured separately
+        pass
+    if result.exc_info is not None:
+        parts.append("".join(_traceback.format_exception(*result.exc_info)))
+    return "\n".join(p for p in parts if p)
+
+
+def find_secrets(texts, emulators) -> list[str]:
+    """What leaked: "<secret kind> in output #n" lines (the secret itself is not repeated)."""
+    secrets = set()
+    for emulator in emulators:
+        secrets |= {s for s in emulator.secrets() if s}
+    leaks = []
+    for index, text in enumerate(texts):
+        for secret in secrets:
+            if secret in text:
+                kind = "a JWT" if secret.startswith("eyJ") else f"a {len(secret)}-character secret"
+                leaks.append(f"{kind} in output #{index}: ...{text[max(0, text.index(secret) - 60):text.index(secret)]}")
+        if _JWT_SHAPE.search(text):
+            leaks.append(f"something shaped like a JWT in output #{index}")
+        if _re.search(r"Bearer +(?!\*\*\*)\S", text):
+            leaks.append(f"a Bearer credential in output #{index}")
+    return leaks
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _watch_emulators_and_cli_runs():
+    from click.testing import CliRunner
+
+    start, invoke = HomerEmulator.start, CliRunner.invoke
+
+    def watched_start(self):
+        _started_emulators.append(self)
+        return start(self)
+
+    def watched_invoke(self, *args, **kwargs):
+        result = invoke(self, *args, **kwargs)
+        _captured_outputs.append(_result_text(result))
+        return result
+
+    HomerEmulator.start, CliRunner.invoke = watched_start, watched_invoke
+    yield
+    HomerEmulator.start, CliRunner.invoke = start, invoke
+
+
+class OutputGuard:
+    """Adds outputs (of subprocesses, say) to the texts checked for secrets after the test."""
+
+    outputs = _captured_outputs
+    emulators = _started_emulators
+
+    def record(self, *texts) -> None:
+        _captured_outputs.extend(t for t in texts if t)
+
+    def leaks(self) -> list[str]:
+        return find_secrets(_captured_outputs, _started_emulators)
+
+
+@pytest.fixture(autouse=True)
+def output_guard():
+    """Fails the test when any CLI output it produced carries a secret of an emulator it started."""
+    _started_emulators.clear()
+    _captured_outputs.clear()
+    guard = OutputGuard()
+    yield guard
+    leaks = guard.leaks()
+    _started_emulators.clear()
+    _captured_outputs.clear()
+    if leaks:
+        pytest.fail("secrets leaked into CLI output:\n" + "\n".join(leaks), pytrace=False)

@@ -1,4 +1,9 @@
-"""End-to-end: the CLI against the HOMER 7 emulator over real loopback HTTP."""
+"""End-to-end: the CLI against the emulator over real loopback HTTP, in both API modes.
+
+Every test runs twice: against HOMER 7 (API v3) and against HOMER 10+ (API v4),
+with the same inventories and the same commands, as an operator upgrading would.
+v4-only behaviour (tags, owner marks, capped listing) is in test_v4_e2e.py.
+"""
 
 from __future__ import annotations
 
@@ -14,8 +19,17 @@ ADMIN_PASSWORD = "sipcapture"
 EXAMPLE = str(Path(__file__).resolve().parents[1] / "inventory.example.yaml")
 
 
+ALIAS_PATH = {"v3": "/api/v3/alias", "v4": "/api/v4/aliases"}
+
+
 def v3(alias, ip, port=5060, mask=32, capture="0", status=True):
     return {"alias": alias, "ip": ip, "port": port, "mask": mask, "captureID": capture, "status": status}
+
+
+@pytest.fixture
+def emulator(any_emulator):
+    """Every test of this file runs against both API modes of the emulator."""
+    return any_emulator
 
 
 @pytest.fixture
@@ -78,7 +92,20 @@ def test_plan_apply_then_second_run_costs_two_requests(run, emulator, tmp_path):
     again = run("plan", inv, "--detailed-exitcode")
     assert again.exit_code == 0, again.output
     assert "No changes" in again.output
-    assert [(m, p) for m, p, _ in emulator.request_log] == [("POST", "/api/v3/auth"), ("GET", "/api/v3/alias")]
+    if emulator.api == "v3":
+        assert [(m, p) for m, p, _ in emulator.request_log] == [("POST", "/api/v3/auth"), ("GET", "/api/v3/alias")]
+        return
+    # v4 with --api auto (the default): the v3 login is tried first and answers 404, so
+    # auto-detection costs exactly one request; 4 aliases fit in one capped list answer.
+    assert emulator.request_log == [
+        ("POST", "/api/v3/auth", 404),
+        ("POST", "/api/v4/auth/sessions", 201),
+        ("GET", "/api/v4/aliases", 200),
+    ]
+    emulator.reset_stats()
+    pinned = run("plan", inv, "--detailed-exitcode", extra_env={"HOMER_API": "v4"})
+    assert pinned.exit_code == 0, pinned.output
+    assert emulator.request_log == [("POST", "/api/v4/auth/sessions", 201), ("GET", "/api/v4/aliases", 200)]
 
 
 def test_apply_renames_keeping_guid_and_removes_duplicates(run, emulator, tmp_path):
@@ -150,10 +177,13 @@ def test_non_admin_apply_fails_before_any_write(run, emulator, tmp_path):
     assert result.exit_code == 1
     assert "not an administrator" in result.output
     assert emulator.aliases() == []
-    assert all(method in ("GET", "POST") and path != "/api/v3/alias" or method == "GET" for method, path, _ in emulator.request_log)
+    assert emulator.request_log
+    assert all(method in ("GET", "POST") and path != ALIAS_PATH[emulator.api] or method == "GET" for method, path, _ in emulator.request_log)
 
 
 def test_token_can_plan_but_apply_is_refused_clearly(run, emulator, tmp_path):
+    # A user-rights token: HOMER 7 creates only those; on v4 tokens carry their own admin
+    # flag (an admin token applies there, see test_v4_e2e.py).
     token = emulator.add_token()
     inv = write(tmp_path, INVENTORY)
     env = {"HOMER_USERNAME": "", "HOMER_PASSWORD": "", "HOMER_TOKEN": token}
@@ -224,7 +254,10 @@ def test_check_reports_version_count_and_admin(run, emulator):
     result = run("check", "--output", "json")
     assert result.exit_code == 0, result.output
     info = json.loads(result.output)
-    assert info == {"server": emulator.url, "api": "v3", "auth": "password", "admin": True, "aliases": 1}
+    assert info == {"server": emulator.url, "api": emulator.api, "auth": "password", "admin": True, "aliases": 1}
+    plain = run("check")
+    assert plain.exit_code == 0, plain.output
+    assert f"api:     {emulator.api}" in plain.output
 
 
 def test_wrong_password_is_a_clear_error(run, emulator, tmp_path):
@@ -249,5 +282,11 @@ def test_json_plan_output_schema(run, emulator, tmp_path):
 def test_owner_on_v3_is_a_clear_error(run, emulator, tmp_path):
     inv = write(tmp_path, "version: 1\naliases:\n  - {alias: pcscf01, ip: 10.0.1.10}\nprune:\n  enabled: true\n  owner: ci\n")
     result = run("plan", inv)
+    if emulator.api == "v4":
+        # v4 aliases have tags, so the same inventory is accepted there (see test_v4_e2e.py).
+        assert result.exit_code == 0, result.output
+        return
     assert result.exit_code == 1
     assert "owner" in result.output and "v3" in result.output
+    assert "tags" in result.output
+    assert [(m, p) for m, p, _ in emulator.request_log] == [("POST", "/api/v3/auth")]  # refused before listing
