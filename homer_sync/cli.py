@@ -142,11 +142,18 @@ def cli(ctx, verbose, quiet, no_color, lock_file, lock_wait, **kwargs):
     """Keep the IP aliases of a HOMER SIP-capture server in line with an inventory.
 
     \b
-    Examples:
+    Examples (one per command):
       homer-sync demo
       homer-sync validate inventory.yaml
+      homer-sync --url https://homer.example.net check
       homer-sync --url https://homer.example.net plan inventory.yaml
       homer-sync apply --yes --prune inventory.yaml
+      homer-sync export --format csv > aliases.csv
+      homer-sync lookup 10.0.1.10 --port 5060
+
+    \b
+    Shell completion (bash; zsh_source and fish_source for the others):
+      eval "$(_HOMER_SYNC_COMPLETE=bash_source homer-sync)"
     """
     if verbose and quiet:
         raise click.UsageError("-v and -q cannot be used together")
@@ -238,13 +245,18 @@ def _connect(app: App, command_level: dict, *, pool_size: int = 8):
     return connect(settings), settings.url
 
 
+def _table_color(app: App, fmt: str) -> bool:
+    """Escape sequences only for a table on a terminal (never into a file or a pipe)."""
+    return fmt == "table" and app.color and _is_tty(sys.stdout)
+
+
 def _render(plan, app: App, fmt: str, context: dict) -> None:
     from homer_sync.render import render_plan
 
     fmt = _output_format(app, fmt)
     if app.quiet and fmt in ("table", "plain"):
         return
-    render_plan(plan, click.get_text_stream("stdout"), fmt=fmt, color=app.color and fmt == "table", context=context)
+    render_plan(plan, click.get_text_stream("stdout"), fmt=fmt, color=_table_color(app, fmt), context=context)
 
 
 def _check_safety(app: App, job, force: bool) -> None:
@@ -393,11 +405,28 @@ def _default_backup_dir() -> Path:
 
 
 def _execute(app: App, job, *, url, output, force, yes, reads_stdin, concurrency, backup_dir):
+    from homer_sync.render import render_apply_json
+
+    context = {"server": url, "api": job.client.api_version}
+    fmt = _output_format(app, output)
+    if fmt != "json":
+        _render(job.plan, app, fmt, context)
+        return _apply_job(app, job, url=url, fmt=fmt, force=force, yes=yes, reads_stdin=reads_stdin,
+                          concurrency=concurrency, backup_dir=backup_dir)
+    # --output json: one document, the plan plus what the apply did (null when nothing was applied).
+    outcome = []
+    try:
+        return _apply_job(app, job, url=url, fmt=fmt, force=force, yes=yes, reads_stdin=reads_stdin,
+                          concurrency=concurrency, backup_dir=backup_dir, collect=outcome)
+    finally:
+        render_apply_json(job.plan, outcome[0] if outcome else None, click.get_text_stream("stdout"), context=context)
+
+
+def _apply_job(app: App, job, *, url, fmt, force, yes, reads_stdin, concurrency, backup_dir, collect=None):
     from homer_sync.apply import apply_plan
     from homer_sync.inventory import dump_inventory
     from homer_sync.render import render_apply_result
 
-    _render(job.plan, app, output, {"server": url, "api": job.client.api_version})
     _check_safety(app, job, force)
     if not job.plan.has_changes:
         return EXIT_OK
@@ -416,10 +445,10 @@ def _execute(app: App, job, *, url, output, force, yes, reads_stdin, concurrency
             progress=progress,
             stop=stop,
         )
-    stdout = click.get_text_stream("stdout")
-    fmt = _output_format(app, output)
-    if not (app.quiet and fmt in ("table", "plain")):
-        render_apply_result(result, stdout, fmt=fmt, color=app.color and fmt == "table")
+    if collect is not None:
+        collect.append(result)
+    elif not (app.quiet and fmt in ("table", "plain")):
+        render_apply_result(result, click.get_text_stream("stdout"), fmt=fmt, color=_table_color(app, fmt))
     if result.backup_path:
         app.info(f"Backup of the previous aliases: {result.backup_path}")
     _report_failures(result)
@@ -472,11 +501,15 @@ class InterruptGuard:
         return False
 
 
+PROGRESS_OVER = 5  # changes; a shorter apply needs no bar
+
+
 def _progress(app: App, plan):
+    """A progress bar on stderr, only on a terminal and for more than PROGRESS_OVER changes."""
     from homer_sync.render import progress_reporter
 
-    enabled = not app.quiet and app.color and _is_tty(sys.stderr) and len(plan.changes) > 5
-    return progress_reporter(len(plan.changes), enabled=enabled, stream=click.get_text_stream("stderr"))
+    enabled = not app.quiet and _is_tty(sys.stderr) and len(plan.changes) > PROGRESS_OVER
+    return progress_reporter(len(plan.changes), enabled=enabled, stream=click.get_text_stream("stderr"), color=app.color)
 
 
 @cli.command()

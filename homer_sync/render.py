@@ -45,11 +45,24 @@ json
     Changes are sorted: creates, updates, deletes, each by address. The document is
     also a valid saved plan (``Plan.from_dict`` ignores the context keys).
 
+    ``apply --output json`` writes ONE document (``render_apply_json``): the same one plus
+    ``"apply": null`` (nothing applied: no changes, refused, aborted) or::
+
+        "apply": {"ok": bool, "verified": bool, "interrupted": bool,
+                  "summary": {"created", "updated", "deleted", "failed", "not_started",
+                              "not_verified": int},
+                  "backup": str | null,
+                  "failures": [CHANGE + {"error": str}], "not_started": [CHANGE],
+                  "verify_problems": [str]}
+
+    Schema version 1 only grows: keys may be added, none is renamed or removed without
+    raising ``schema_version``.
+
 ``context`` is extra top-level information (server URL, API version); keys that look
 like secrets are dropped and credentials embedded in URLs are removed.
 
 Also here, for the CLI: ``render_unsafe`` (why a plan was refused), ``render_apply_result``
-(what an apply did, same four formats), ``progress_reporter`` (a rich progress bar for long
+(what an apply did, same four formats), ``render_apply_json`` (plan and result in one document), ``progress_reporter`` (a rich progress bar for long
 applies) and ``render_lookup``; and the small helpers every renderer shares: ``describe``,
 ``summary_line``, ``printable``, ``md_escape``. Alias addresses are always written by
 ``plan.address`` / ``plan.address_fields``.
@@ -207,13 +220,18 @@ def _render_table(plan, stream, context: dict, *, color: bool, width: int | None
     console.print(Text(summary_line(plan), style="bold"))
 
 
-def _render_json(plan, stream, context: dict) -> None:
+def plan_document(plan, context: dict | None = None) -> dict:
+    """The JSON document of a plan (see the module doc); ``context`` is made safe here."""
+    context = safe_context(context)
     body = plan.to_dict()
     clash = sorted(set(context) & set(body))
     if clash:
         raise ValueError(f"context keys {clash} would overwrite plan fields")
-    document = {"schema_version": body.pop("schema_version"), **context, **body}
-    json.dump(document, stream, indent=2)
+    return {"schema_version": body.pop("schema_version"), **context, **body}
+
+
+def _render_json(plan, stream, context: dict) -> None:
+    json.dump(plan_document(plan, context), stream, indent=2)
     stream.write("\n")
 
 
@@ -295,6 +313,35 @@ def apply_summary_line(result) -> str:
     return f"Apply incomplete: {done}; {', '.join(problems)}."
 
 
+def apply_result_dict(result) -> dict:
+    """What an apply did, as JSON-ready data (the ``apply`` member of ``apply --output json``)."""
+    counts = _applied_counts(result)
+    return {
+        "ok": bool(result.ok),
+        "verified": bool(result.verified),
+        "interrupted": bool(result.interrupted),
+        "summary": {
+            "created": counts["create"], "updated": counts["update"], "deleted": counts["delete"],
+            "failed": len(result.failed), "not_started": len(result.not_started),
+            "not_verified": len(result.verify_problems),
+        },
+        "backup": str(result.backup_path) if result.backup_path else None,
+        "failures": [{**o.change.to_dict(), "error": o.error} for o in result.failed],
+        "not_started": [change.to_dict() for change in result.not_started],
+        "verify_problems": [str(problem) for problem in result.verify_problems],
+    }
+
+
+def render_apply_json(plan, result, stream, *, context: dict | None = None) -> None:
+    """``apply --output json``: ONE document, the plan's (same schema) plus an ``apply`` member
+    holding ``apply_result_dict(result)``, or null when nothing was applied (no changes,
+    refused, aborted)."""
+    document = plan_document(plan, context)
+    document["apply"] = None if result is None else apply_result_dict(result)
+    json.dump(document, stream, indent=2)
+    stream.write("\n")
+
+
 def render_apply_result(result, stream, *, fmt: str = "plain", color: bool = False, width: int | None = None) -> None:
     """What an apply did. Failures are listed in json and markdown; plain and table give the counts
     (the CLI reports each failure on stderr)."""
@@ -309,23 +356,7 @@ def render_apply_result(result, stream, *, fmt: str = "plain", color: bool = Fal
                           highlight=False, emoji=False, markup=False)
         console.print(Text(line, style="bold green" if result.ok else "bold red"))
     elif fmt == "json":
-        counts = _applied_counts(result)
-        document = {
-            "schema_version": 1,
-            "ok": bool(result.ok),
-            "verified": bool(result.verified),
-            "interrupted": bool(result.interrupted),
-            "summary": {
-                "created": counts["create"], "updated": counts["update"], "deleted": counts["delete"],
-                "failed": len(result.failed), "not_started": len(result.not_started),
-                "not_verified": len(result.verify_problems),
-            },
-            "backup": str(result.backup_path) if result.backup_path else None,
-            "failures": [{**o.change.to_dict(), "error": o.error} for o in result.failed],
-            "not_started": [change.to_dict() for change in result.not_started],
-            "verify_problems": [str(problem) for problem in result.verify_problems],
-        }
-        json.dump(document, stream, indent=2)
+        json.dump({"schema_version": 1, **apply_result_dict(result)}, stream, indent=2)
         stream.write("\n")
     elif fmt == "markdown":
         out = ["## homer-sync apply\n", "\n", f"**{md_escape(line)}**\n"]
@@ -346,12 +377,14 @@ def render_apply_result(result, stream, *, fmt: str = "plain", color: bool = Fal
 
 class progress_reporter:
     """Context manager giving apply a ``progress(outcome)`` callable (a rich bar on ``stream``),
-    or None when disabled, so that nothing is drawn off a terminal."""
+    or None when disabled. The caller enables it only when ``stream`` is a terminal (the bar is
+    then drawn as on one), so that nothing is drawn off a terminal."""
 
-    def __init__(self, total: int, *, enabled: bool, stream):
+    def __init__(self, total: int, *, enabled: bool, stream, color: bool = True):
         self.total = total
         self.enabled = enabled and total > 0
         self.stream = stream
+        self.color = color
         self._bar = None
 
     def __enter__(self):
@@ -361,7 +394,8 @@ class progress_reporter:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
         self._bar = Progress(TextColumn("applying"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                             console=Console(file=self.stream), transient=True)
+                             console=Console(file=self.stream, force_terminal=True, no_color=not self.color),
+                             transient=True)
         self._bar.start()
         task = self._bar.add_task("apply", total=self.total)
         bar = self._bar
