@@ -15,7 +15,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
-from homer_sync.errors import AliasNotFoundError, AmbiguousWriteError, HomerSyncError, PermissionDeniedError
+from homer_sync.errors import (
+    AliasNotFoundError,
+    AmbiguousWriteError,
+    AuthenticationError,
+    HomerSyncError,
+    PermissionDeniedError,
+)
 from homer_sync.model import Alias
 
 
@@ -87,6 +93,9 @@ def _run_one(client, change) -> ChangeOutcome:
         return ChangeOutcome(change, ok=False, error=str(exc))
     except PermissionDeniedError as exc:
         return ChangeOutcome(change, ok=False, error=str(exc), note="forbidden")
+    except AuthenticationError as exc:
+        # The session is gone for good (re-login already tried, or a static token died).
+        return ChangeOutcome(change, ok=False, error=str(exc), note="unauthenticated")
     except HomerSyncError as exc:
         return ChangeOutcome(change, ok=False, error=str(exc))
     return ChangeOutcome(change, ok=True)
@@ -109,7 +118,7 @@ def _run_phase(client, changes: Sequence, *, concurrency: int, stop: threading.E
             for future in done:
                 outcome = future.result()
                 outcomes.append(outcome)
-                if outcome.note == "forbidden":
+                if outcome.note in ("forbidden", "unauthenticated"):
                     # Every further write would be refused the same way.
                     halt.set()
                 if progress:
@@ -123,7 +132,14 @@ def _resolve_ambiguous_creates(client, outcomes: list[ChangeOutcome], progress: 
     ambiguous = [o for o in outcomes if o.note == "ambiguous" and o.change.action == "create"]
     if not ambiguous:
         return outcomes
-    present = {(a.identity, a.attributes) for a in client.list_aliases()}
+    try:
+        present = {(a.identity, a.attributes) for a in client.list_aliases()}
+    except HomerSyncError as exc:
+        # Without a fresh list a second POST could make a duplicate: leave them undecided.
+        note = f"; not created again, as the aliases could not be listed to check: {exc}"
+        undecided = {id(o): ChangeOutcome(o.change, ok=False, error=f"{o.error}{note}", note="ambiguous")
+                     for o in ambiguous}
+        return [undecided.get(id(o), o) for o in outcomes]
     resolved = {}
     for outcome in ambiguous:
         alias = outcome.change.after
@@ -200,6 +216,11 @@ def apply_plan(
 
     done = [o.change for o in result.outcomes if o.ok]
     if done:
-        result.verify_problems = verify(done, client.list_aliases())
+        try:
+            actual = client.list_aliases()
+        except HomerSyncError as exc:
+            result.verify_problems = [f"the aliases could not be listed to verify the {len(done)} change(s) made: {exc}"]
+        else:
+            result.verify_problems = verify(done, actual)
     result.verified = not result.verify_problems
     return result

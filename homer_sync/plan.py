@@ -272,9 +272,13 @@ class Plan:
         if pruning and empty and self.deletes:
             reasons.append(EMPTY_PRUNE_MESSAGE)
         existing = self.existing_count
+        # Removing an extra copy of a declared identity loses nothing (one alias stays), and
+        # two runs racing from two machines leave one copy of everything they created:
+        # such deletes do not count against the limit, so the next run can converge.
+        deletes = sum(1 for d in self.deletes if not d.reason.startswith(DUPLICATE_REASON_PREFIX))
         if existing > 0 and existing >= limits.min_existing:
             for count, limit, verb in (
-                (len(self.deletes), limits.max_delete_percent, "deleted"),
+                (deletes, limits.max_delete_percent, "deleted"),
                 (len(self.updates), limits.max_update_percent, "updated"),
             ):
                 message = _over_limit_message(count, existing, limit, verb)
@@ -365,9 +369,12 @@ def _keeper_key(desired: Alias):
     return key
 
 
+DUPLICATE_REASON_PREFIX = "duplicate of "
+
+
 def _duplicate_reason(keeper: Alias) -> str:
     kept = f"kept {keeper.guid[:8]}" if keeper.guid else "kept the first"
-    return f"duplicate of {address(keeper)} ({kept})"
+    return f"{DUPLICATE_REASON_PREFIX}{address(keeper)} ({kept})"
 
 
 def _in_scope(scope, alias: Alias) -> bool:

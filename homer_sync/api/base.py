@@ -12,9 +12,14 @@ from ..errors import (
     PermissionDeniedError,
 )
 from ..model import Alias
-from .http import RETRY_STATUSES, Reply, Transport, redact_url
+from .http import RETRY_METHODS, RETRY_STATUSES, Reply, Transport, redact_url
 
 TOKEN_REJECTED = "the API token was rejected (401/400): it may have expired or been revoked"
+TOKEN_REJECTED_MID_RUN = (
+    "the API token was accepted, then rejected ({status}) by {method} {path}: it expired or was"
+    " revoked during the run. A static API token cannot be renewed by logging in again: issue a"
+    " new token, or use --username with a password"
+)
 
 
 def describe(alias: Alias) -> str:
@@ -38,6 +43,7 @@ class BaseClient:
         self.auth_kind = "token" if settings.token else "password"
         self.username = None if settings.token else settings.username
         self.is_admin: bool | None = None
+        self._token_accepted = False
 
     # -- public bits ---------------------------------------------------------
     @property
@@ -103,10 +109,15 @@ class BaseClient:
         reply = self._http.send(method, path, params=params, body=body, headers=headers,
                                 action=action)
         if not self._auth_rejected(reply):
+            if self.auth_kind == "token":
+                self._token_accepted = True
             return reply
         if self.auth_kind == "token":
-            raise AuthenticationError(TOKEN_REJECTED, status=reply.status, method=method,
-                                      url=reply.url)
+            message = TOKEN_REJECTED
+            if self._token_accepted:
+                message = TOKEN_REJECTED_MID_RUN.format(status=reply.status, method=method,
+                                                        path=reply.path)
+            raise AuthenticationError(message, status=reply.status, method=method, url=reply.url)
         with self._auth_lock:
             # Several threads may see the expiry at once: only the first logs in again.
             if self._generation == generation:
@@ -177,6 +188,10 @@ class BaseClient:
         if reply.kind == "text":
             raise ApiError(f"HOMER answered {status} with a body that is not JSON"
                            " (is the URL right? a proxy in the way?)", **kw)
+        if status in RETRY_STATUSES and reply.method in RETRY_METHODS:
+            # Retries are off (--retries 0): still say where it failed and how.
+            raise ApiError(f"{reply.method} {reply.url} failed without a retry (retries are set to 0):"
+                           f" last status {status}" + (f" ({reason})" if reason else ""), **kw)
         if status == 429:
             raise ApiError(f"HOMER is rate limiting requests: {reply.method} {reply.path}"
                            " answered 429", **kw)

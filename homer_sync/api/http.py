@@ -2,7 +2,8 @@
 
 One :class:`Transport` owns one ``requests.Session`` for one HOMER base URL:
 a connection pool sized for the apply concurrency, urllib3 retries with
-backoff (never for POST, except connection attempts that sent nothing),
+backoff (never for a create's POST, except connection attempts that sent
+nothing; the login's POST is harmless to repeat and retried like a GET),
 a timeout on every request, the per-request hook, and the translation of
 network failures into one-sentence errors that never carry a secret.
 """
@@ -80,6 +81,12 @@ class _ObservedRetry(Retry):
     def get_retry_after(self, response):
         seconds = super().get_retry_after(response)
         return None if seconds is None else min(seconds, MAX_RETRY_AFTER)
+
+    def _is_method_retryable(self, method: str) -> bool:
+        # A POST marked repeatable (the login) is retried like a GET.
+        if method and method.upper() == "POST" and getattr(_local, "repeatable", False):
+            return True
+        return super()._is_method_retryable(method)
 
 
 @dataclass(frozen=True)
@@ -208,6 +215,7 @@ class Transport:
             self.call_count += 1
         attempts = _Attempts(lambda status, ms: self._record(method, shown, status, ms))
         _local.attempts = attempts
+        _local.repeatable = repeatable
         try:
             response = self._session.request(method, url, json=body, headers=headers,
                                              timeout=self.timeout, allow_redirects=False)
@@ -218,6 +226,7 @@ class Transport:
                                       ambiguous) from None
         finally:
             _local.attempts = None
+            _local.repeatable = False
         attempts.ended(response.status_code)
         data, kind = _parse_body(response)
         return Reply(method=method, path=shown, url=redact_url(url), status=response.status_code,

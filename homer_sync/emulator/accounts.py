@@ -110,6 +110,7 @@ class Accounts:
         self._secret = secrets.token_bytes(32)
         self._users: dict[str, User] = {}
         self._tokens: dict[str, ApiToken] = {}
+        self._issued: list[str] = []
 
     # users -------------------------------------------------------------
     def add_user(self, name, password, *, admin=False, guid=None, firstname=None, lastname="") -> User:
@@ -155,7 +156,16 @@ class Accounts:
         }
         with self.lock:
             secret = self._secret
-        return jwt.encode(claims, secret)
+        token = jwt.encode(claims, secret)
+        with self.lock:
+            self._issued.append(token)
+        return token
+
+    def secrets(self) -> set[str]:
+        """Every password, API token and JWT this instance knows or issued (for leak checks)."""
+        with self.lock:
+            return ({u.password for u in self._users.values()} | set(self._tokens)
+                    | set(self._issued))
 
     def verify_jwt(self, token: str) -> dict:
         """Claims of a valid token; raises jwt.InvalidToken."""

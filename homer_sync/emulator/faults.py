@@ -21,6 +21,10 @@ class Rule:
     retry_after: str | None = None
     # drop_next
     after_processing: bool = True
+    # delay_next
+    delay: float = 0.0
+    # let this many matching requests through untouched before the rule applies
+    skip: int = 0
 
     def matches(self, method: str, path: str) -> bool:
         if self.method is not None and self.method != method:
@@ -28,7 +32,8 @@ class Rule:
         return self.path_prefix is None or path.startswith(self.path_prefix)
 
 
-def failure_rule(count, status, *, retry_after=None, body=None, content_type=None, method=None, path_prefix=None):
+def failure_rule(count, status, *, retry_after=None, body=None, content_type=None, method=None, path_prefix=None,
+                 skip=0):
     if body is None:
         try:
             phrase = HTTPStatus(status).phrase
@@ -46,6 +51,7 @@ def failure_rule(count, status, *, retry_after=None, body=None, content_type=Non
         body=body,
         content_type=content_type or "application/json",
         retry_after=None if retry_after is None else str(retry_after),
+        skip=max(0, int(skip)),
     )
 
 
@@ -56,6 +62,20 @@ def drop_rule(count, *, after_processing=True, method=None, path_prefix=None):
         path_prefix=path_prefix,
         after_processing=bool(after_processing),
     )
+
+
+def delay_rule(count, seconds, *, method=None, path_prefix=None):
+    return Rule(
+        count=int(count),
+        method=method.upper() if method else None,
+        path_prefix=path_prefix,
+        delay=max(0.0, float(seconds)),
+    )
+
+
+def match_rule(count, *, method=None, path_prefix=None):
+    """A rule that only counts matching requests (expire_tokens(before_next=...))."""
+    return Rule(count=int(count), method=method.upper() if method else None, path_prefix=path_prefix)
 
 
 class RuleQueue:
@@ -74,6 +94,9 @@ class RuleQueue:
         with self._lock:
             for rule in self._rules:
                 if rule.matches(method, path):
+                    if rule.skip > 0:
+                        rule.skip -= 1
+                        continue
                     rule.count -= 1
                     if rule.count <= 0:
                         self._rules.remove(rule)

@@ -54,6 +54,8 @@ class HomerEmulator:
         self._requested_port = int(port)
         self._failures = faults.RuleQueue()
         self._drops = faults.RuleQueue()
+        self._delays = faults.RuleQueue()
+        self._expiries = faults.RuleQueue()
         self._stats_lock = threading.Lock()
         self._log: list[tuple[str, str, int | None]] = []
         self._connections_opened = 0
@@ -139,9 +141,23 @@ class HomerEmulator:
             raise KeyError(username)
         return self.accounts.issue_jwt(user, exp=exp)
 
-    def expire_tokens(self) -> None:
-        """Every JWT issued so far answers 401 from now on (static API tokens are unaffected)."""
-        self.accounts.rotate_secret()
+    def expire_tokens(self, *, before_next: int = 0, method: str | None = None,
+                      path_prefix: str | None = None) -> None:
+        """Every JWT issued so far answers 401 from now on (static API tokens are unaffected).
+
+        With ``before_next=N`` nothing happens now: instead every JWT issued until then
+        expires just before each of the next N matching requests is handled, e.g. a session
+        that dies in the middle of an apply (N=2 also kills the session of a re-login).
+        """
+        if before_next:
+            self._expiries.add(faults.match_rule(before_next, method=method, path_prefix=path_prefix))
+        else:
+            self.accounts.rotate_secret()
+
+    def secrets(self) -> set[str]:
+        """Every password, API token and JWT this emulator knows or issued: none of them may
+        ever appear in homer-sync's output (the tests grep for them)."""
+        return self.accounts.secrets()
 
     # aliases ---------------------------------------------------------------
     def seed(self, aliases: list[dict]) -> list[str]:
@@ -177,15 +193,16 @@ class HomerEmulator:
 
     # fault injection -------------------------------------------------------
     def fail_next(self, count: int, status: int, *, retry_after=None, body=None, content_type=None,
-                  method: str | None = None, path_prefix: str | None = None) -> None:
+                  method: str | None = None, path_prefix: str | None = None, skip: int = 0) -> None:
         """Answer the next ``count`` matching requests with ``status`` without processing them.
 
         ``body`` (str or bytes) and ``content_type`` replace the default JSON
-        {"message": reason}; ``retry_after`` adds a Retry-After header.
+        {"message": reason}; ``retry_after`` adds a Retry-After header; ``skip``
+        lets that many matching requests through untouched first (e.g. the first list).
         """
         self._failures.add(faults.failure_rule(
             count, status, retry_after=retry_after, body=body, content_type=content_type,
-            method=method, path_prefix=path_prefix,
+            method=method, path_prefix=path_prefix, skip=skip,
         ))
 
     def drop_next(self, count: int, *, after_processing: bool = True, method: str | None = None,
@@ -196,9 +213,17 @@ class HomerEmulator:
             count, after_processing=after_processing, method=method, path_prefix=path_prefix,
         ))
 
+    def delay_next(self, count: int, seconds: float, *, method: str | None = None,
+                   path_prefix: str | None = None) -> None:
+        """Handle the next ``count`` matching requests at once but answer them ``seconds``
+        late: a client whose timeout is shorter gives up on a request that took effect."""
+        self._delays.add(faults.delay_rule(count, seconds, method=method, path_prefix=path_prefix))
+
     def clear_faults(self) -> None:
         self._failures.clear()
         self._drops.clear()
+        self._delays.clear()
+        self._expiries.clear()
 
     @property
     def latency(self) -> float:
@@ -243,8 +268,13 @@ class HomerEmulator:
         if self._latency:
             time.sleep(self._latency)
         method, path = req.method, req.path
+        if self._expiries.take(method, path) is not None:
+            self.accounts.rotate_secret()
+        delay = self._delays.take(method, path)
         drop = self._drops.take(method, path)
         if drop is not None and not drop.after_processing:
+            if delay is not None:
+                time.sleep(delay.delay)
             self._record(method, path, None)
             handler.close_connection = True
             return
@@ -257,6 +287,8 @@ class HomerEmulator:
                 response = self._api.handle(req)
             except Exception:  # an emulator bug must not kill the connection thread silently
                 response = echo_error(500, "Internal Server Error")
+        if delay is not None:
+            time.sleep(delay.delay)
         if drop is not None:
             self._record(method, path, None)
             handler.close_connection = True
@@ -356,4 +388,7 @@ class _Handler(BaseHTTPRequestHandler):
             lines.append("Connection: close")
         if self.command == "HEAD":
             body = b""
-        self.wfile.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body)
+        try:
+            self.wfile.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True  # the client gave up waiting (delay_next, timeouts)
