@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from typing import NoReturn
+from urllib.parse import quote
 
 from ..errors import (
     AmbiguousWriteError,
@@ -134,6 +135,26 @@ class BaseClient:
         return reply
 
     # -- errors --------------------------------------------------------------
+    # -- writes shared by both APIs (the answers differ: see each _confirm) -----
+    def update(self, before: Alias, after: Alias) -> None:
+        guid = _guid_of(before)
+        action = f"update alias {describe(before)}"
+        reply = self.call("PUT", f"{self.aliases_path}/{quote(guid, safe='')}", body=self._body(after),
+                          action=action)
+        self._confirm(reply, guid, action)
+
+    def delete(self, alias: Alias) -> None:
+        guid = _guid_of(alias)
+        action = f"delete alias {describe(alias)}"
+        reply = self.call("DELETE", f"{self.aliases_path}/{quote(guid, safe='')}", action=action)
+        self._confirm(reply, guid, action)
+
+    def unknown_create_outcome(self, reply: Reply, action: str) -> AmbiguousWriteError:
+        return AmbiguousWriteError(
+            f"the request to {action} has an unknown outcome: HOMER answered {reply.status}"
+            " without the new alias's guid; it may or may not have been stored",
+            status=reply.status, method="POST", url=reply.url)
+
     def _message(self, reply: Reply) -> str:
         data = reply.data
         if isinstance(data, dict):
@@ -207,3 +228,9 @@ class BaseClient:
                            + (f" ({reason})" if reason else ""), **kw)
         raise ApiError(f"HOMER refused to {action} ({status})" + (f": {reason}" if reason else ""),
                        **kw)
+
+
+def _guid_of(alias: Alias) -> str:
+    if not alias.guid:
+        raise ValueError("an alias read from the server (with a guid) is required")
+    return alias.guid

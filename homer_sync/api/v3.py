@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from urllib.parse import quote
 
-from ..errors import AliasNotFoundError, AmbiguousWriteError, ApiError
+from ..errors import AliasNotFoundError, ApiError
 from ..model import Alias
 from .base import BaseClient, describe
 from .http import Reply
@@ -21,6 +20,7 @@ class V3Client(BaseClient):
     api_version = "v3"
     supports_tags = False
     login_path = "/api/v3/auth"
+    aliases_path = ALIASES
 
     def __init__(self, transport, settings):
         super().__init__(transport, settings)
@@ -120,24 +120,8 @@ class V3Client(BaseClient):
             if isinstance(guid, str) and guid:
                 return guid
             if reply.kind == "json":
-                raise AmbiguousWriteError(
-                    f"the request to {action} has an unknown outcome: HOMER answered"
-                    f" {reply.status} without the new alias's guid; it may or may not have been"
-                    " stored", status=reply.status, method="POST", url=reply.url)
+                raise self.unknown_create_outcome(reply, action)
         self.fail(reply, action, write=True)
-
-    def update(self, before: Alias, after: Alias) -> None:
-        guid = _guid_of(before)
-        action = f"update alias {describe(before)}"
-        reply = self.call("PUT", f"{ALIASES}/{quote(guid, safe='')}", body=self._body(after),
-                          action=action)
-        self._confirm(reply, guid, action)
-
-    def delete(self, alias: Alias) -> None:
-        guid = _guid_of(alias)
-        action = f"delete alias {describe(alias)}"
-        reply = self.call("DELETE", f"{ALIASES}/{quote(guid, safe='')}", action=action)
-        self._confirm(reply, guid, action)
 
     def _confirm(self, reply: Reply, guid: str, action: str) -> None:
         if reply.status in (200, 201) and reply.kind == "json" and isinstance(reply.data, dict):
@@ -154,9 +138,4 @@ class V3Client(BaseClient):
                            status=reply.status, method=reply.method, url=reply.url)
         self.fail(reply, action, write=True)
 
-
-def _guid_of(alias: Alias) -> str:
-    if not alias.guid:
-        raise ValueError("an alias read from the server (with a guid) is required")
-    return alias.guid
 

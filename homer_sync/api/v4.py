@@ -9,11 +9,9 @@ which ``listing.py`` turns into a listing proved complete.
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from urllib.parse import quote
 
 from ..errors import (
     AliasNotFoundError,
-    AmbiguousWriteError,
     ApiError,
     AuthenticationError,
 )
@@ -33,6 +31,7 @@ class V4Client(BaseClient):
     api_version = "v4"
     supports_tags = True
     login_path = "/api/v4/auth/sessions"
+    aliases_path = ALIASES
 
     def __init__(self, transport, settings):
         super().__init__(transport, settings)
@@ -158,24 +157,8 @@ class V4Client(BaseClient):
             guid = reply.data.get("data") if isinstance(reply.data, dict) else None
             if isinstance(guid, str) and guid:
                 return guid
-            raise AmbiguousWriteError(
-                f"the request to {action} has an unknown outcome: HOMER answered {reply.status}"
-                " without the new alias's guid; it may or may not have been stored",
-                status=reply.status, method="POST", url=reply.url)
+            raise self.unknown_create_outcome(reply, action)
         self.fail(reply, action, write=True)
-
-    def update(self, before: Alias, after: Alias) -> None:
-        guid = _guid_of(before)
-        action = f"update alias {describe(before)}"
-        reply = self.call("PUT", f"{ALIASES}/{quote(guid, safe='')}", body=self._body(after),
-                          action=action)
-        self._confirm(reply, guid, action)
-
-    def delete(self, alias: Alias) -> None:
-        guid = _guid_of(alias)
-        action = f"delete alias {describe(alias)}"
-        reply = self.call("DELETE", f"{ALIASES}/{quote(guid, safe='')}", action=action)
-        self._confirm(reply, guid, action)
 
     def _confirm(self, reply: Reply, guid: str, action: str) -> None:
         if reply.ok:
@@ -196,8 +179,3 @@ def _params(text: str, sort: str) -> list[tuple[str, str]]:
         params.append(("filter[ip]", text))
     return params
 
-
-def _guid_of(alias: Alias) -> str:
-    if not alias.guid:
-        raise ValueError("an alias read from the server (with a guid) is required")
-    return alias.guid
