@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 
@@ -98,7 +99,9 @@ def test_session_configuration():
     assert retry.respect_retry_after_header is True and retry.raise_on_status is False
     assert retry.backoff_factor == 0.5 and retry.backoff_jitter == 0.25
     assert adapter._pool_connections == 1 and adapter._pool_maxsize == 6
-    assert transport._session.verify is True
+    # requests' own default: the CA bundle named in the environment, else certifi's
+    assert transport._session.verify == (os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True)
+    assert transport._session.trust_env is False
     assert Transport(settings(insecure=True))._session.verify is False
     assert Transport(settings(ca_bundle="/etc/ca.pem", insecure=True))._session.verify == \
         "/etc/ca.pem"
