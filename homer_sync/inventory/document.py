@@ -1,0 +1,54 @@
+"""The top level of a YAML/JSON inventory: version, defaults, aliases and prune."""
+
+from __future__ import annotations
+
+from .entries import Entry, parse_defaults, parse_entry
+from .keys import check_keys, key_line
+from .problems import FileProblems, describe
+from .prune import PruneConfig, parse_prune
+
+VERSION = 1
+TOP_KEYS = ("version", "defaults", "aliases", "prune")
+
+
+def parse_document(f: FileProblems, doc) -> tuple[list[Entry], PruneConfig | None, int | None]:
+    """Top level of a YAML/JSON file -> (entries, prune config or None, prune line)."""
+    if doc is None:
+        f.error(None, None, "file is empty; expected 'version: 1' and a list of aliases")
+        return [], None, None
+    if not isinstance(doc, dict):
+        f.error(getattr(doc, "line", 1), None,
+                f"the top level must be a mapping with version and aliases, got {describe(doc)}")
+        return [], None, None
+    # Top-level "x-..." keys are ignored: a place for YAML anchors (as in docker compose).
+    check_keys(f, doc, TOP_KEYS, "", extensions=True)
+    if "version" not in doc:
+        f.error(doc.line, "version", f"missing version (add 'version: {VERSION}' at the top)")
+    else:
+        version = doc["version"]
+        if isinstance(version, bool) or version != VERSION:
+            shown = version if type(version) is int else describe(version)
+            f.error(key_line(doc, "version"), "version",
+                    f"unsupported version {shown}; this homer-sync reads version {VERSION}")
+            return [], None, None
+    defaults = parse_defaults(f, doc.get("defaults"), key_line(doc, "defaults"))
+    prune = prune_line = None
+    if doc.get("prune") is not None:
+        prune_line = key_line(doc, "prune")
+        prune = parse_prune(f, doc["prune"], prune_line)
+    aliases = doc.get("aliases")
+    line = key_line(doc, "aliases")
+    entries = []
+    if "aliases" not in doc:
+        f.error(line, "aliases", "missing aliases (the list of aliases to declare)")
+    elif aliases is None or aliases == []:
+        f.error(line, "aliases", "aliases is empty; declare at least one alias")
+    elif not isinstance(aliases, list):
+        f.error(line, "aliases", f"aliases must be a list, got {describe(aliases)}")
+    else:
+        item_lines = getattr(aliases, "item_lines", [line] * len(aliases))
+        for index, item in enumerate(aliases):
+            entry = parse_entry(f, item, item_lines[index], index, defaults)
+            if entry is not None:
+                entries.append(entry)
+    return entries, prune, prune_line

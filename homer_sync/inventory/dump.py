@@ -1,0 +1,134 @@
+"""Write aliases (and a prune block) as an inventory file in YAML, JSON or CSV.
+
+The output loads back with load_inventory to the same identities and attributes.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import io
+import json
+import re
+
+from ..model import Alias, max_mask, sort_key
+from .csvsource import CSV_COLUMNS
+from .document import VERSION
+from .prune import PruneConfig
+
+_PLAIN = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_.@&/+:-]*[A-Za-z0-9_./+-])?")
+_YAML_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029\ud800-\udfff\ufeff\ufffe\uffff]")
+
+
+def _escape_unsafe(text: str) -> str:
+    """Escape characters JSON leaves raw but YAML readers refuse or fold."""
+    return _YAML_UNSAFE.sub(lambda m: "\\u%04x" % ord(m.group()), text)
+
+
+def _yaml_scalar(value, flow: bool = False) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, (int, float)):
+        return repr(value)
+    text = str(value)
+    if not flow and _PLAIN.fullmatch(text) and _plain_tag()(text) == "tag:yaml.org,2002:str":
+        return text
+    return _escape_unsafe(json.dumps(text, ensure_ascii=False))
+
+
+@functools.cache
+def _plain_tag():
+    """text -> the tag YAML gives it unquoted; PyYAML is loaded on the first YAML dump only."""
+    import yaml
+
+    resolver = yaml.resolver.Resolver()
+    return lambda text: resolver.resolve(yaml.ScalarNode, text, (True, False))
+
+
+def _yaml_lines(data: dict, indent: str, out: list) -> None:
+    for key, value in data.items():
+        if isinstance(value, dict):
+            out.append(f"{indent}{key}:")
+            _yaml_lines(value, indent + "  ", out)
+        elif isinstance(value, list) and value and isinstance(value[0], dict):
+            out.append(f"{indent}{key}:")
+            for item in value:
+                item_lines: list = []
+                _yaml_lines(item, indent + "    ", item_lines)
+                item_lines[0] = f"{indent}  - {item_lines[0].lstrip()}"
+                out.extend(item_lines)
+        elif isinstance(value, list):
+            out.append(f"{indent}{key}: [{', '.join(_yaml_scalar(v, flow=True) for v in value)}]")
+        else:
+            out.append(f"{indent}{key}: {_yaml_scalar(value)}")
+
+
+def _ip_text(alias: Alias) -> str:
+    return alias.ip if alias.mask == max_mask(alias.ip) else alias.cidr
+
+
+def _prune_dict(prune: PruneConfig) -> dict:
+    data: dict = {"enabled": prune.enabled}
+    only: dict = {}
+    if prune.capture_ids is not None:
+        only["capture_ids"] = list(prune.capture_ids)
+    if prune.networks is not None:
+        only["networks"] = [str(net) for net in prune.networks]
+    if prune.alias_regex is not None:
+        only["alias_regex"] = prune.alias_regex
+    if only:
+        data["only"] = only
+    if prune.owner is not None:
+        data["owner"] = prune.owner
+    if prune.owner is not None or prune.owner_tag != "tag4":
+        data["owner_tag"] = prune.owner_tag
+    for key in ("max_delete_percent", "max_update_percent"):
+        value = getattr(prune, key)
+        data[key] = int(value) if float(value).is_integer() else value
+    return data
+
+
+def dump_inventory(aliases, fmt: str = "yaml", *, prune: PruneConfig | None = None, header: str | None = None) -> str:
+    """Write aliases as an inventory file (yaml, json or csv) that loads back identically.
+
+    Aliases sharing an identity appear once (the first in model.sort_key
+    order). ``header`` becomes ``#`` comment lines (yaml and csv; JSON has no
+    comments). CSV has no prune block, so ``prune`` is ignored there.
+    """
+    if fmt not in ("yaml", "json", "csv"):
+        raise ValueError(f"unknown inventory format {fmt!r}; use yaml, json or csv")
+    unique: dict = {}
+    for alias in sorted(aliases, key=sort_key):
+        unique.setdefault(alias.identity, alias)
+    items = list(unique.values())
+    comments = [f"# {line}".rstrip() for line in header.splitlines()] if header else []
+    if fmt == "csv":
+        buffer = io.StringIO()
+        buffer.writelines(line + "\n" for line in comments)
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(CSV_COLUMNS)
+        for a in items:
+            writer.writerow([a.name, a.ip, a.port, a.mask, a.capture_id, "true" if a.status else "false"])
+        return buffer.getvalue()
+    records = [
+        {"alias": a.name, "ip": _ip_text(a), "port": a.port, "capture_id": a.capture_id, "status": a.status}
+        for a in items
+    ]
+    doc: dict = {"version": VERSION, "aliases": records}
+    if prune is not None:
+        doc["prune"] = _prune_dict(prune)
+    if fmt == "json":
+        return _escape_unsafe(json.dumps(doc, indent=2, ensure_ascii=False)) + "\n"
+    out = list(comments)
+    if not records:
+        out.append(f"version: {VERSION}")
+        out.append("aliases: []")
+        if prune is not None:
+            _yaml_lines({"prune": doc["prune"]}, "", out)
+    else:
+        _yaml_lines(doc, "", out)
+    return "\n".join(out) + "\n"

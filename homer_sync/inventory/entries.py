@@ -1,0 +1,137 @@
+"""One inventory entry (an ``aliases`` item) and the ``defaults`` it falls back on.
+
+An :class:`Entry` is validated but not yet expanded: it holds its prefixes or
+host names and its ports; merge.py turns it into aliases (ip x port).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .keys import check_keys, field, key_line
+from .problems import INVALID, FileProblems, describe, each, places, quote
+from .values import (
+    family, host_bits_message, host_mask, parse_address, parse_capture_id, parse_host, parse_mask, parse_name,
+    parse_port, parse_status,
+)
+
+DEFAULT_KEYS = ("capture_id", "port", "status")
+ENTRY_KEYS = ("alias", "ip", "host", "port", "mask", "capture_id", "status")
+DEFAULTS = {"capture_id": "0", "ports": (0,), "status": True}
+
+
+@dataclass
+class Entry:
+    """One validated inventory entry, before expansion to ip x port."""
+
+    source: str
+    line: int | None
+    path: str
+    name: str | None
+    name_line: int | None
+    prefixes: list  # [(ip, mask)]
+    hosts: list  # [(host, line, field)]
+    ports: tuple
+    capture_id: str
+    status: bool
+
+    @property
+    def where(self) -> str:
+        return f"{self.source}:{self.line}" if self.line is not None else self.source
+
+
+def parse_defaults(f: FileProblems, node, line) -> dict:
+    """The ``defaults`` block -> {capture_id, ports, status}; a wrong value keeps the built-in default."""
+    if node is None:
+        return dict(DEFAULTS)
+    if not isinstance(node, dict):
+        f.error(line, "defaults", f"defaults must be a mapping, got {describe(node)}")
+        return dict(DEFAULTS)
+    forbidden = {
+        key: f"{key} cannot have a default; set it on each alias"
+        for key in ("alias", "ip", "host", "mask")
+    }
+    forbidden["mask"] = "mask cannot have a default; write CIDRs (10.0.0.0/24) or set mask on the alias"
+    check_keys(f, node, DEFAULT_KEYS, "defaults", forbidden)
+    values = {
+        "capture_id": field(f, node, "capture_id", "defaults", parse_capture_id, INVALID),
+        "ports": field(f, node, "port", "defaults", parse_port, INVALID, many="port"),
+        "status": field(f, node, "status", "defaults", parse_status, INVALID),
+    }
+    return {key: DEFAULTS[key] if value is INVALID else value for key, value in values.items()}
+
+
+def parse_entry(f: FileProblems, entry, line, index: int, defaults: dict) -> Entry | None:
+    """One ``aliases`` item -> Entry, or None after reporting what is wrong."""
+    path = f"aliases[{index}]"
+    if not isinstance(entry, dict):
+        f.error(line, path, f"each alias must be a mapping (alias, ip, port, ...), got {describe(entry)}")
+        return None
+    line = getattr(entry, "line", line)
+    hints: set = set()
+    ok = check_keys(f, entry, ENTRY_KEYS, path, hints=hints)
+    name = field(f, entry, "alias", path, parse_name)
+    capture_id = field(f, entry, "capture_id", path, parse_capture_id, defaults["capture_id"])
+    status = field(f, entry, "status", path, parse_status, defaults["status"])
+    ports = field(f, entry, "port", path, parse_port, defaults["ports"], many="port")
+    mask = field(f, entry, "mask", path, parse_mask)
+    ok &= INVALID not in (name, capture_id, status, ports, mask)
+
+    prefixes, hosts = [], []
+    has_ip, has_host = "ip" in entry, "host" in entry
+    if has_ip and has_host:
+        f.error(line, path, "give either ip or host, not both")
+        ok = False
+    elif not has_ip and not has_host:
+        if not hints & {"ip", "host"}:
+            f.error(line, path, "missing ip (or host)")
+        ok = False
+    elif has_ip:
+        if "alias" not in entry:
+            if "alias" not in hints:
+                f.error(line, path, "missing alias (the name HOMER shows)")
+            ok = False
+        ok &= entry_prefixes(f, entry, path, mask, prefixes)
+    else:
+        if "mask" in entry:
+            f.error(key_line(entry, "mask"), f"{path}.mask", "mask is only allowed with plain IPs, not with host")
+            ok = False
+        value, host_line, host_path = entry["host"], key_line(entry, "host"), f"{path}.host"
+        parsed = each(f, value, host_line, host_path, parse_host, "host")
+        if parsed is None:
+            ok = False
+        else:
+            hosts = [(host, *place) for host, place in zip(parsed, places(value, host_line, host_path))]
+    if not ok:
+        return None
+    name_line = key_line(entry, "alias") if "alias" in entry else line
+    return Entry(f.source, line, path, name, name_line, prefixes, hosts, ports, capture_id, status)
+
+
+def entry_prefixes(f: FileProblems, entry, path, mask, out: list) -> bool:
+    """Append the entry's (ip, mask) pairs to ``out``; False after reporting a wrong ip or mask."""
+    value = entry["ip"]
+    ip_line, ip_path = key_line(entry, "ip"), f"{path}.ip"
+    parsed = each(f, value, ip_line, ip_path, parse_address, "ip")
+    if parsed is None:
+        return False
+    if mask is None or mask is INVALID:
+        for addr, cidr_mask in parsed:
+            out.append((addr.compressed, addr.max_prefixlen if cidr_mask is None else cidr_mask))
+        return mask is None
+    mask_line = key_line(entry, "mask")
+    if any(cidr_mask is not None for _, cidr_mask in parsed):
+        f.error(mask_line, f"{path}.mask", "mask is only allowed with plain IPs; a CIDR carries its own mask")
+        return False
+    ok = True
+    for (addr, _), where in zip(parsed, places(value, ip_line, ip_path)):
+        if mask > addr.max_prefixlen:
+            f.error(mask_line, f"{path}.mask", f"mask {mask} is out of range for {family(addr.version)} "
+                    f"{addr.compressed} (0-{addr.max_prefixlen})")
+            ok = False
+        elif int(addr) & host_mask(addr, mask):
+            f.error(*where, host_bits_message(f"{quote(addr.compressed)} with mask {mask}", addr, mask))
+            ok = False
+        else:
+            out.append((addr.compressed, mask))
+    return ok

@@ -1,0 +1,75 @@
+"""Warnings about a valid inventory: names the HOMER 7 web UI refuses, prefixes hidden by longer ones."""
+
+from __future__ import annotations
+
+import re
+
+from .problems import Problem, quote
+from .values import host_mask, parse_ip
+
+_UI_NAME = re.compile(r"[A-Za-z0-9_&@-]{3,24}")
+
+
+def name_warnings(entries, resolved) -> list[Problem]:
+    warnings = []
+    for entry in entries:
+        if entry.name is not None:
+            names = [(entry.name, entry.name_line, f"{entry.path}.alias")]
+        else:
+            names = [(host, line, field_path) for host, line, field_path in entry.hosts if resolved.get(host)]
+        for name, line, field_path in names:
+            if not _UI_NAME.fullmatch(name):
+                if entry.path.startswith("row "):
+                    field_path = "alias"
+                warnings.append(Problem(
+                    entry.source, line, field_path,
+                    f"alias name {quote(name)} would be refused by the HOMER 7 web UI "
+                    "(3-24 characters of letters, digits, _ & @ -); the API accepts it",
+                ))
+    return warnings
+
+
+def overlap_warnings(seen: dict) -> list[Problem]:
+    """Active prefixes hidden by a longer one for the same port and capture id.
+
+    Per (port, capture_id, family), prefixes sorted by start address (longest
+    first on ties) are either nested or disjoint, so one sweep with a stack of
+    enclosing prefixes finds every direct parent in O(n log n).
+    """
+    groups: dict = {}
+    for alias, entry in seen.values():
+        if not alias.status:
+            continue
+        addr = parse_ip(alias.ip)
+        start = addr.value
+        end = start | host_mask(addr, alias.mask)
+        groups.setdefault((alias.port, alias.capture_id, addr.version), []).append((start, alias.mask, end, alias))
+    children: dict = {}
+    for items in groups.values():
+        if len(items) < 2:
+            continue
+        items.sort(key=lambda item: (item[0], item[1]))
+        stack: list = []
+        for start, _, end, alias in items:
+            while stack and stack[-1][0] < start:
+                stack.pop()
+            if stack and stack[-1][1].name != alias.name:
+                children.setdefault(stack[-1][1].identity, []).append(alias)
+            stack.append((end, alias))
+    warnings = []
+    for identity, kids in children.items():
+        parent, entry = seen[identity]
+        where = f"{parent.cidr} {parent.name!r}"
+        scope = f"for port {parent.port}, capture {parent.capture_id!r}"
+        tail = f"; HOMER uses the longest prefix, so {parent.name!r} applies only to the rest of {parent.cidr}"
+        if len(kids) == 1:
+            kid, kid_entry = seen[kids[0].identity]
+            message = (f"{where} overlaps {kid.cidr} {kid.name!r} ({kid_entry.where}) {scope}: "
+                       f"addresses in {kid.cidr} get {kid.name!r}{tail}")
+        else:
+            shown = ", ".join(f"{kid.cidr} {kid.name!r}" for kid in kids[:3])
+            more = f" and {len(kids) - 3} more" if len(kids) > 3 else ""
+            message = (f"{where} overlaps {len(kids)} longer prefixes {scope}: {shown}{more}; "
+                       f"addresses in those get their own names{tail}")
+        warnings.append(Problem(entry.source, entry.line, entry.path, message))
+    return warnings

@@ -1,0 +1,74 @@
+"""Entries -> one alias per identity: ip x port expansion, resolved hosts, duplicate merging.
+
+The same identity declared twice with the same name and status is merged
+silently; with a different name or status it is a conflict (a problem).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+from ..model import Alias
+from .entries import Entry
+from .problems import Problem
+
+
+def expand(entries: list[Entry], resolved: dict, problems: list) -> dict:
+    """Entries -> {identity: (Alias, entry)}; conflicts and failed hosts become problems."""
+    seen: dict = {}
+    conflicts: dict = {}
+    for entry in entries:
+        pairs = []  # (ip, mask, name)
+        for ip, mask in entry.prefixes:
+            pairs.append((ip, mask, entry.name))
+        if entry.hosts:
+            pairs.extend(_host_addresses(entry, resolved, problems))
+        for ip, mask, name in pairs:
+            for port in entry.ports:
+                alias = Alias(ip=ip, mask=mask, port=port, capture_id=entry.capture_id, name=name, status=entry.status)
+                previous = seen.get(alias.identity)
+                if previous is None:
+                    seen[alias.identity] = (alias, entry)
+                elif previous[0].attributes != alias.attributes:
+                    conflicts.setdefault((id(previous[1]), id(entry)), (previous, (alias, entry), []))[2].append(alias)
+    for (first, first_entry), (second, second_entry), clashes in conflicts.values():
+        more = f" (and {len(clashes) - 1} more)" if len(clashes) > 1 else ""
+        problems.append(Problem(
+            second_entry.source, second_entry.line, second_entry.path,
+            f"{_describe_identity(second)}{more} is declared twice with different name/status: "
+            f"{_describe_attributes(first)} at {first_entry.where} ({first_entry.path}) "
+            f"and {_describe_attributes(second)} here",
+        ))
+    return seen
+
+
+def _host_addresses(entry: Entry, resolved: dict, problems: list) -> list:
+    """(ip, mask, name) of each address the entry's hosts resolved to; failed hosts become problems."""
+    pairs = []
+    for host, line, field_path in entry.hosts:
+        result = resolved.get(host)
+        if result is None:
+            continue
+        if isinstance(result, str):
+            problems.append(Problem(entry.source, line, field_path, f"cannot resolve host {host!r}: {result}"))
+            continue
+        if not result:
+            problems.append(Problem(entry.source, line, field_path, f"host {host!r} has no A or AAAA records"))
+            continue
+        for address in result:
+            try:
+                addr = ipaddress.ip_address(str(address).split("%")[0])
+            except ValueError:
+                problems.append(Problem(entry.source, line, field_path,
+                                        f"host {host!r} resolved to {address!r}, which is not an IP address"))
+                continue
+            pairs.append((addr.compressed, addr.max_prefixlen, entry.name or host))
+    return pairs
+
+
+def _describe_identity(alias: Alias) -> str:
+    return f"{alias.cidr} port {alias.port} capture {alias.capture_id!r}"
+
+
+def _describe_attributes(alias: Alias) -> str:
+    return f"{alias.name!r} ({'active' if alias.status else 'inactive'})"
