@@ -59,6 +59,7 @@ SKIP = [
     (r"^cp inventory\.example\.yaml inventory\.yaml$", "the test copies the example inventory itself"),
     (r"^ls ", "lists files"),
     (r"^(systemctl|journalctl) ", "systemd administration; the service's ExecStart command is run from its block"),
+    (r"^python benchmarks/run\.py\b", "the benchmark; tests/test_benchmarks_smoke.py runs it in --quick mode"),
 ]
 
 COMMANDS = sorted(cli.commands)
