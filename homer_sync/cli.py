@@ -182,7 +182,7 @@ def _report_warnings(app: App, inventory) -> None:
 def _load(app: App, paths, *, resolve: bool = True):
     from homer_sync.inventory import load_inventory
 
-    inventory = load_inventory(list(paths), stdin=click.get_text_stream("stdin"), resolve_hosts=resolve)
+    inventory = load_inventory(list(paths), stdin=sys.stdin, resolve_hosts=resolve)
     _report_warnings(app, inventory)
     return inventory
 
@@ -202,7 +202,7 @@ def _read_password(conn: dict, app: App) -> str | None:
             app.warn(f"password file {path} is readable by other users; chmod 600 it")
         return text.rstrip("\r\n")
     if conn.get("password_stdin"):
-        return click.get_text_stream("stdin").readline().rstrip("\r\n")
+        return sys.stdin.readline().rstrip("\r\n")
     return conn.get("password")
 
 
@@ -256,7 +256,7 @@ def _render(plan, app: App, fmt: str, context: dict) -> None:
     fmt = _output_format(app, fmt)
     if app.quiet and fmt in ("table", "plain"):
         return
-    render_plan(plan, click.get_text_stream("stdout"), fmt=fmt, color=_table_color(app, fmt), context=context)
+    render_plan(plan, sys.stdout, fmt=fmt, color=_table_color(app, fmt), context=context)
 
 
 def _check_safety(app: App, job, force: bool) -> None:
@@ -419,7 +419,7 @@ def _execute(app: App, job, *, url, output, force, yes, reads_stdin, concurrency
         return _apply_job(app, job, url=url, fmt=fmt, force=force, yes=yes, reads_stdin=reads_stdin,
                           concurrency=concurrency, backup_dir=backup_dir, collect=outcome)
     finally:
-        render_apply_json(job.plan, outcome[0] if outcome else None, click.get_text_stream("stdout"), context=context)
+        render_apply_json(job.plan, outcome[0] if outcome else None, sys.stdout, context=context)
 
 
 def _apply_job(app: App, job, *, url, fmt, force, yes, reads_stdin, concurrency, backup_dir, collect=None):
@@ -448,7 +448,7 @@ def _apply_job(app: App, job, *, url, fmt, force, yes, reads_stdin, concurrency,
     if collect is not None:
         collect.append(result)
     elif not (app.quiet and fmt in ("table", "plain")):
-        render_apply_result(result, click.get_text_stream("stdout"), fmt=fmt, color=_table_color(app, fmt))
+        render_apply_result(result, sys.stdout, fmt=fmt, color=_table_color(app, fmt))
     if result.backup_path:
         app.info(f"Backup of the previous aliases: {result.backup_path}")
     _report_failures(result)
@@ -509,7 +509,7 @@ def _progress(app: App, plan):
     from homer_sync.render import progress_reporter
 
     enabled = not app.quiet and _is_tty(sys.stderr) and len(plan.changes) > PROGRESS_OVER
-    return progress_reporter(len(plan.changes), enabled=enabled, stream=click.get_text_stream("stderr"), color=app.color)
+    return progress_reporter(len(plan.changes), enabled=enabled, stream=sys.stderr, color=app.color)
 
 
 @cli.command()
@@ -602,7 +602,7 @@ def lookup(app: App, ip, port, capture_id, inventory_file, **kwargs):
         result = find(aliases, ip, port=port, capture_id=capture_id)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="IP") from None
-    render_lookup(result, click.get_text_stream("stdout"))
+    render_lookup(result, sys.stdout)
     return EXIT_OK if result.winner else EXIT_ERROR
 
 
@@ -621,7 +621,7 @@ def demo(app: App, latency):
     """
     from homer_sync.demo import run_demo
 
-    return run_demo(click.get_text_stream("stdout"), color=app.color and _is_tty(sys.stdout), latency=latency)
+    return run_demo(sys.stdout, color=app.color and _is_tty(sys.stdout), latency=latency)
 
 
 def main() -> None:

@@ -520,14 +520,10 @@ def test_secrets_never_appear_in_errors_reprs_or_hook(rsps):
 
 # -- replay of the answers recorded from a real homer-app 1.5.20 ------------------------------
 
-TRANSCRIPT = next((p / "shared" / "homer7-api-transcript.json"
-                   for p in Path(__file__).resolve().parents
-                   if (p / "shared" / "homer7-api-transcript.json").exists()), None)
+TRANSCRIPT = Path(__file__).parent / "fixtures" / "homer7-api-transcript.json"
 
 
 def recorded(name):
-    if TRANSCRIPT is None:
-        pytest.skip("shared/homer7-api-transcript.json not found")
     entries = {e["name"]: e for e in json.loads(TRANSCRIPT.read_text())}
     return entries[name]
 
