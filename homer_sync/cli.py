@@ -206,10 +206,12 @@ def _read_password(conn: dict, app: App) -> str | None:
     return conn.get("password")
 
 
-def _settings(app: App, command_level: dict):
+def _settings(app: App, command_level: dict, *, stdin_taken: bool = False):
     from homer_sync.api import ConnectionSettings
 
     conn = _merged_connection(app, command_level)
+    if conn.get("password_stdin") and stdin_taken:
+        raise click.UsageError("--password-stdin cannot be used with an inventory read from standard input ('-')")
     if not conn.get("url"):
         raise click.UsageError("no HOMER URL: give --url or set HOMER_URL")
     password = _read_password(conn, app)
@@ -236,12 +238,12 @@ def _settings(app: App, command_level: dict):
     )
 
 
-def _connect(app: App, command_level: dict, *, pool_size: int = 8):
+def _connect(app: App, command_level: dict, *, pool_size: int = 8, stdin_taken: bool = False):
     from dataclasses import replace
 
     from homer_sync.api import connect
 
-    settings = replace(_settings(app, command_level), pool_size=pool_size)
+    settings = replace(_settings(app, command_level, stdin_taken=stdin_taken), pool_size=pool_size)
     return connect(settings), settings.url
 
 
@@ -323,7 +325,7 @@ def plan(app: App, inventory, prune, output, detailed_exitcode, out, force, **kw
     from homer_sync.sync import plan_inventory, save_plan
 
     loaded = _load(app, inventory)
-    client, url = _connect(app, _pop_connection(kwargs))
+    client, url = _connect(app, _pop_connection(kwargs), stdin_taken="-" in inventory)
     try:
         job = plan_inventory(loaded, client, prune=prune)
     finally:
@@ -380,7 +382,7 @@ def apply(app: App, inventory, plan_file, prune, yes, force, concurrency, backup
     if not plan_file and not inventory:
         raise click.UsageError("give inventory files, or --plan FILE")
     loaded = None if plan_file else _load(app, inventory)
-    client, url = _connect(app, _pop_connection(kwargs), pool_size=concurrency)
+    client, url = _connect(app, _pop_connection(kwargs), pool_size=concurrency, stdin_taken="-" in inventory)
     try:
         with _run_lock(app):
             if plan_file:

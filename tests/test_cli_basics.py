@@ -102,3 +102,12 @@ def test_demo_runs_end_to_end(monkeypatch, tmp_path):
     assert result.exit_code == 0, result.output
     assert "sent 2 requests" in result.output
     assert "No changes" in result.output
+
+
+def test_password_stdin_and_inventory_from_stdin_conflict():
+    result = invoke(
+        "plan", "-", "--url", "http://127.0.0.1:9", "--username", "admin", "--password-stdin",
+        input="version: 1\naliases:\n  - {alias: a1, ip: 10.0.0.1}\n",
+    )
+    assert result.exit_code == 64
+    assert "--password-stdin" in result.output
