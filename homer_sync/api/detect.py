@@ -44,35 +44,27 @@ def connect(settings):
     transport = Transport(settings)
     try:
         if settings.token:
-            return _connect_token(transport, settings)
-        return _connect_password(transport, settings)
+            return _first_answering(transport, settings, "GET", "probe_request", "accept_probe")
+        return _first_answering(transport, settings, "POST", "login_request", "accept_login")
     except BaseException:
         transport.close()
         raise
 
 
-def _connect_password(transport, settings):
+def _first_answering(transport, settings, method: str, ask: str, accept: str):
+    """Try each candidate API in turn: a 404 means "not this one"; anything else decides.
+
+    With a password the question is the login; with a token it is the first list call,
+    whose answer the client keeps, so that detection costs no request on HOMER 7.
+    """
     paths = []
     for client_class in _candidates(settings.api):
         client = client_class(transport, settings)
-        reply = client.login_request()
-        paths.append(f"POST {reply.path}")
+        reply = getattr(client, ask)()
+        paths.append(f"{method} {reply.path}")
         if reply.status == 404:
             continue
-        client.accept_login(reply)
-        return client
-    raise _no_api(transport, settings.api, paths)
-
-
-def _connect_token(transport, settings):
-    paths = []
-    for client_class in _candidates(settings.api):
-        client = client_class(transport, settings)
-        reply = client.probe_request()
-        paths.append(f"GET {reply.path}")
-        if reply.status == 404:
-            continue
-        client.accept_probe(reply)
+        getattr(client, accept)(reply)
         return client
     raise _no_api(transport, settings.api, paths)
 
