@@ -7,7 +7,7 @@ exactly the code path an operator does.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from homer_sync.errors import HomerSyncError, StalePlanError
@@ -48,12 +48,7 @@ def plan_inventory(inventory, client, *, prune: bool):
         owner=config.owner if client.supports_tags else None,
         owner_tag=config.owner_tag,
     )
-    limits = SafetyLimits(
-        max_delete_percent=config.max_delete_percent,
-        max_update_percent=config.max_update_percent,
-        prune_requested=prune,
-        desired_empty=not inventory.aliases,
-    )
+    limits = SafetyLimits.from_config(config, prune_requested=prune, desired_empty=not inventory.aliases)
     return Job(client=client, existing=existing, plan=plan, limits=limits, inventory=inventory)
 
 
@@ -61,12 +56,7 @@ def save_plan(job: Job, path: Path, *, server: str) -> None:
     data = job.plan.to_dict()
     data["server"] = server
     data["api"] = job.client.api_version
-    data["limits"] = {
-        "max_delete_percent": job.limits.max_delete_percent,
-        "max_update_percent": job.limits.max_update_percent,
-        "prune_requested": job.limits.prune_requested,
-        "desired_empty": job.limits.desired_empty,
-    }
+    data["limits"] = asdict(job.limits)
     Path(path).write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 
