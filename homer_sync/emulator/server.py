@@ -33,7 +33,8 @@ class HomerEmulator:
     """
 
     def __init__(self, *, api="v3", host="127.0.0.1", port=0, latency=0.0, users=None,
-                 list_cap=1000, password_login=True, jwt_lifetime=72000, token_header="Auth-Token"):
+                 list_cap=1000, password_login=True, jwt_lifetime=72000, token_header="Auth-Token",
+                 tls: tuple[str, str] | None = None):
         if api not in ("v3", "v4"):
             raise ValueError(f"api must be 'v3' or 'v4', not {api!r}")
         self.api = api
@@ -52,6 +53,7 @@ class HomerEmulator:
             self.accounts.add_token(name="Test token")
         self._api = V3Api(self) if api == "v3" else V4Api(self)
         self._requested_port = int(port)
+        self.tls = tls  # (certificate file, key file): serve HTTPS, to test --ca-bundle and --insecure
         self._failures = faults.RuleQueue()
         self._drops = faults.RuleQueue()
         self._delays = faults.RuleQueue()
@@ -74,6 +76,12 @@ class HomerEmulator:
         server_class = _Server6 if ":" in self.host else _Server
         self._server = server_class((self.host, self._requested_port), _Handler)
         self._server.emulator = self
+        if self.tls:
+            import ssl
+
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*self.tls)
+            self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
             name=f"homer-emulator-{self.port}", daemon=True,
@@ -117,7 +125,8 @@ class HomerEmulator:
     @property
     def url(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
+        scheme = "https" if self.tls else "http"
+        return f"{scheme}://{host}:{self.port}"
 
     # accounts --------------------------------------------------------------
     def add_user(self, name: str, password: str, admin: bool = False) -> str:
