@@ -40,7 +40,10 @@ class ApplyResult:
     verify_problems: list = field(default_factory=list)
     backup_path: Path | None = None
     interrupted: bool = False
-    verified: bool = False
+
+    @property
+    def verified(self) -> bool:
+        return not self.verify_problems
 
     @property
     def failed(self) -> list:
@@ -222,5 +225,4 @@ def apply_plan(
             result.verify_problems = [f"the aliases could not be listed to verify the {len(done)} change(s) made: {exc}"]
         else:
             result.verify_problems = verify(done, actual)
-    result.verified = not result.verify_problems
     return result
