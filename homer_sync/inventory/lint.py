@@ -37,7 +37,7 @@ def overlap_warnings(seen: dict) -> list[Problem]:
     enclosing prefixes finds every direct parent in O(n log n).
     """
     groups: dict = {}
-    for alias, entry in seen.values():
+    for alias, _entry in seen.values():
         if not alias.status:
             continue
         addr = parse_ip(alias.ip)
