@@ -158,11 +158,21 @@ def _resolve_ambiguous_creates(client, outcomes: list[ChangeOutcome], progress: 
     return [resolved.get(id(o), o) for o in outcomes]
 
 
-def verify(changes: Iterable, actual: Sequence[Alias]) -> list[str]:
-    """Pure check that each successful change is visible in the server's new list."""
+def verify(changes: Iterable, actual: Sequence[Alias], *, expected: Iterable[Alias] = ()) -> list[str]:
+    """Pure check that each successful change is visible in the server's new list, and that
+    every alias in ``expected`` (the declared aliases this apply did not fail to write) is there.
+
+    The second half catches what a change-by-change check cannot: an alias deleted although
+    the plan kept it (a server that repeats a guid, a delete that hit the wrong alias).
+    """
+    changes = list(changes)
     by_guid = {a.guid: a for a in actual if a.guid}
     present = Counter((a.identity, a.attributes) for a in actual)
     problems = []
+    checked = {c.after.identity for c in changes if c.after is not None}
+    for alias in expected:
+        if alias.identity not in checked and not present[(alias.identity, alias.attributes)]:
+            problems.append(f"declared alias {_label(alias)} is not on the server after apply")
     for change in changes:
         if change.action == "create":
             if not present[(change.after.identity, change.after.attributes)]:
@@ -196,8 +206,10 @@ def apply_plan(
     dump: Callable | None = None,
     progress: Progress | None = None,
     stop: threading.Event | None = None,
+    declared: Sequence[Alias] = (),
 ) -> ApplyResult:
-    """Creates and updates first, deletes last; then re-list and verify."""
+    """Creates and updates first, deletes last; then re-list and verify (``declared``: the
+    inventory's aliases, each of which must be on the server afterwards unless its write failed)."""
     stop = stop or threading.Event()
     result = ApplyResult()
     if backup_dir is not None and dump is not None and (plan.updates or plan.deletes):
@@ -218,11 +230,14 @@ def apply_plan(
     result.interrupted = stop.is_set()
 
     done = [o.change for o in result.outcomes if o.ok]
+    unwritten = [o.change for o in result.failed] + result.not_started
+    unwritten_identities = {c.after.identity for c in unwritten if c.after is not None}
     if done:
         try:
             actual = client.list_aliases()
         except HomerSyncError as exc:
             result.verify_problems = [f"the aliases could not be listed to verify the {len(done)} change(s) made: {exc}"]
         else:
-            result.verify_problems = verify(done, actual)
+            expected = [alias for alias in declared if alias.identity not in unwritten_identities]
+            result.verify_problems = verify(done, actual, expected=expected)
     return result

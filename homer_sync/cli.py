@@ -446,6 +446,7 @@ def _apply_job(app: App, job, *, url, fmt, force, yes, reads_stdin, concurrency,
             dump=dump_inventory,
             progress=progress,
             stop=stop,
+            declared=job.inventory.aliases if job.inventory is not None else (),
         )
     if collect is not None:
         collect.append(result)

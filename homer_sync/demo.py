@@ -62,7 +62,7 @@ def run_demo(stream, *, color: bool = False, latency: float = 0.0) -> int:
         say("2. apply")
         result = apply_plan(
             job.plan, client, existing=job.existing, concurrency=4, backup_dir=Path(tmp),
-            server_label=server.url, dump=dump_inventory,
+            server_label=server.url, dump=dump_inventory, declared=inventory.aliases,
         )
         client.close()
         render_apply_result(result, stream, fmt=fmt, color=color)

@@ -407,6 +407,23 @@ def _unique_desired(desired: list) -> dict:
     return by_identity
 
 
+_GUID = operator.attrgetter("guid")
+
+
+def _require_unique_guids(existing: list) -> None:
+    """A guid names one alias: with two under one guid, a plan could keep and delete it at once."""
+    guids = [guid for guid in map(_GUID, existing) if guid is not None]
+    if len(set(guids)) == len(guids):
+        return
+    seen: set = set()
+    repeated = sorted({guid for guid in guids if guid in seen or seen.add(guid)})
+    raise HomerSyncError(
+        f"the server's alias list names guid {repeated[0]} more than once"
+        + (f" (and {len(repeated) - 1} more)" if len(repeated) > 1 else "")
+        + "; refusing to plan on an inconsistent list"
+    )
+
+
 def _group_existing(existing: list) -> tuple[dict, dict]:
     """identity -> one server alias, and identity -> every alias when there are several (rare)."""
     first = dict(zip(map(_IDENTITY, existing), existing, strict=True))
@@ -433,6 +450,7 @@ def build_plan(
     means every alias is in scope. Linear in the number of aliases (plus sorting the changes).
     """
     existing = list(existing)
+    _require_unique_guids(existing)
     wanted = _unique_desired(list(desired))
     first, several = _group_existing(existing)
 

@@ -327,3 +327,12 @@ def test_listing_on_a_plain_fetch_function():
     assert {i["guid"] for i in found} == {i["guid"] for i in items}
     assert listing.report.requests == len(fake.queries)
     assert rng  # deterministic data
+
+
+def test_listing_merges_identical_copies_and_refuses_a_guid_with_two_different_rows():
+    row = {"guid": "g1", "ip": "10.0.0.1", "alias": "a"}
+    listing = CompleteListing(lambda text, sort: ([row, dict(row)], 1000))
+    assert listing.run() == [row]
+    changed = CompleteListing(lambda text, sort: ([row, dict(row, alias="b")], 1000))
+    with pytest.raises(IncompleteListError, match="listed guid g1 twice with different fields"):
+        changed.run()

@@ -101,6 +101,22 @@ def test_list_reads_what_homer_stores(client, rsps):
     assert client.list_aliases() == []
 
 
+def test_list_collapses_a_row_repeated_identically(client, rsps):
+    other = dict(ROW, id=2, guid="b", ip="10.0.0.2")
+    add_list(rsps, [ROW, other, dict(ROW), other])
+    assert [a.guid for a in client.list_aliases()] == [GUID, "b"]
+
+
+def test_list_refuses_one_guid_for_two_different_aliases(client, rsps):
+    add_list(rsps, [ROW, dict(ROW, alias="Other Name")])
+    with pytest.raises(ApiError) as err:
+        client.list_aliases()
+    assert str(err.value) == (
+        f"HOMER answered GET /homer/api/v3/alias with guid {GUID} twice, as two different aliases"
+        " ('Blog Example' (1.2.3.4/32 port 5060 capture 0) and 'Other Name' (1.2.3.4/32 port 5060"
+        " capture 0)); refusing to plan on an inconsistent list")
+
+
 @pytest.mark.parametrize("body, problem", [
     ({"data": None}, 'expected {"data": [...]}'),
     ({"items": []}, 'expected {"data": [...]}'),

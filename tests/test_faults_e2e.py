@@ -565,3 +565,40 @@ def test_password_file_and_stdin(run, emulator, tmp_path):
     wrong = run(emulator, "--password-stdin", "check", env=no_env, input="not-the-password\n")
     assert wrong.exit_code == 1
     assert "login refused for user 'admin'" in wrong.output and "not-the-password" not in wrong.output
+
+
+# -- a list answer that repeats guids ------------------------------------------------------------
+
+
+def _repeat_list_answer(emulator, rows, times=2):
+    """The next `times` alias lists answer `rows` (v3 shape) instead of the real list."""
+    body = json.dumps({"data": rows})
+    emulator.fail_next(times, 201, body=body, method="GET", path_prefix="/api/v3/alias")
+
+
+def test_list_repeating_each_row_changes_nothing_and_deletes_nothing(run, emulator, tmp_path):
+    declared = hosts(12)
+    emulator.seed([{"alias": name, "ip": ip, "port": port} for name, ip, port in declared])
+    inv = write_inventory(tmp_path, declared, prune=True)
+    rows = emulator.aliases()
+    _repeat_list_answer(emulator, rows + rows, times=2)
+    result = run(emulator, "apply", "--yes", inv)
+    assert result.exit_code == 0, result.output
+    assert "No changes" in result.output
+    assert count(emulator, "DELETE", "/api/v3/alias") == 0
+    assert len(emulator.aliases()) == 12
+
+
+def test_list_naming_one_guid_twice_differently_is_refused_before_any_write(run, emulator, tmp_path):
+    declared = hosts(3)
+    emulator.seed([{"alias": name, "ip": ip, "port": port} for name, ip, port in declared])
+    inv = write_inventory(tmp_path, declared, prune=True)
+    rows = emulator.aliases()
+    _repeat_list_answer(emulator, rows + [dict(rows[0], alias="someone-else")], times=1)
+    result = run(emulator, "apply", "--yes", inv)
+    assert result.exit_code == 1
+    assert f"guid {rows[0]['guid']} twice, as two different aliases" in result.stderr
+    assert "refusing to plan on an inconsistent list" in result.stderr
+    assert [m for m, _, _ in emulator.request_log if m not in ("GET", "POST")] == []
+    assert count(emulator, "POST", "/api/v3/alias") == 0
+    assert len(emulator.aliases()) == 3

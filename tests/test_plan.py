@@ -206,6 +206,12 @@ def test_owner_tag_is_configurable():
     assert [d.before for d in plan.deletes] == [mine]
 
 
+def test_a_guid_listed_twice_is_never_kept_and_deleted():
+    alias = A("10.0.0.1", guid="g1")
+    with pytest.raises(errors.HomerSyncError, match="names guid g1 more than once; refusing to plan"):
+        build_plan([A("10.0.0.1")], [alias, alias], prune=True)
+
+
 def test_junk_on_the_server_never_crashes():
     junk = [
         Alias.from_server(ip="not-an-ip", mask=99, port=-1, capture_id="0", name="a", status=True, guid=guids(1)),

@@ -230,6 +230,30 @@ class BaseClient:
                        **kw)
 
 
+def collapse_repeated_guids(aliases: list[Alias], source: str) -> list[Alias]:
+    """The list with each guid once: a row repeated identically (a proxy, a database join)
+    is collapsed; two different rows under one guid make the list unusable (ApiError).
+
+    A guid names one alias: planning on a list where it names two would keep and delete
+    the same alias at once.
+    """
+    by_guid: dict[str, Alias] = {}
+    unique = []
+    for alias in aliases:
+        if alias.guid is None:
+            unique.append(alias)
+            continue
+        seen = by_guid.setdefault(alias.guid, alias)
+        if seen is alias:
+            unique.append(alias)
+        elif seen != alias:
+            raise ApiError(
+                f"HOMER answered {source} with guid {alias.guid} twice, as two different aliases"
+                f" ({describe(seen)} and {describe(alias)}); refusing to plan on an inconsistent list"
+            )
+    return unique
+
+
 def _guid_of(alias: Alias) -> str:
     if not alias.guid:
         raise ValueError("an alias read from the server (with a guid) is required")

@@ -176,7 +176,7 @@ class CompleteListing:
                 next_level = []
                 for outcome in self._map(self._resolve, todo):
                     for item in outcome.items:
-                        found[item["guid"]] = item
+                        _merge(found, item)
                     if outcome.settled:
                         settled.add(outcome.text)
                         continue
@@ -266,6 +266,20 @@ def _children(text: str) -> list[str]:
     if one_sided:
         return min(one_sided, key=len)
     return right + [child for child in left if child not in right]
+
+
+def _merge(found: dict[str, dict], item: dict) -> None:
+    """Answers overlap, so one alias is received several times: identical copies merge; two
+    different rows under one guid (edited between two queries, or a broken server) make the
+    listing inconsistent."""
+    seen = found.setdefault(item["guid"], item)
+    if seen is not item and seen != item:
+        raise IncompleteListError(
+            f"HOMER listed guid {item['guid']} twice with different fields (ip {seen.get('ip')!r}"
+            f" and {item.get('ip')!r}, alias {seen.get('alias')!r} and {item.get('alias')!r}): the"
+            " aliases changed during the listing or the server repeats guids; refusing to plan on"
+            " an inconsistent list"
+        )
 
 
 def _implied(text: str, settled: set[str]) -> bool:

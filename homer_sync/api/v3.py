@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-
 from ..errors import AliasNotFoundError, ApiError
 from ..model import Alias
-from .base import BaseClient, describe
+from .base import BaseClient, collapse_repeated_guids, describe
 from .http import Reply
 
 ALIASES = "/api/v3/alias"
@@ -73,7 +72,8 @@ class V3Client(BaseClient):
         data = reply.data
         if not isinstance(data, dict) or not isinstance(data.get("data"), list):
             raise self.shape_error(reply, "expected {\"data\": [...]}")
-        return [self._alias_from(reply, index, item) for index, item in enumerate(data["data"])]
+        aliases = [self._alias_from(reply, index, item) for index, item in enumerate(data["data"])]
+        return collapse_repeated_guids(aliases, f"{reply.method} {reply.path}")
 
     def _alias_from(self, reply: Reply, index: int, item) -> Alias:
         try:
