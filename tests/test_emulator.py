@@ -7,11 +7,12 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import datetime, timedelta, timezone
 
 import pytest
 import requests
 
-from homer_sync.emulator import HomerEmulator
+from homer_sync.emulator import HomerEmulator, jwt
 
 ADMIN = {"username": "admin", "password": "sipcapture"}
 
@@ -331,6 +332,45 @@ def test_expire_tokens_makes_issued_jwts_fail(emulator):
     assert expired.status_code == 401 and expired.text == '{"message":"invalid or expired jwt"}\n'
     assert requests.get(url, headers=v3_login(emulator)).status_code == 201  # a new login works
     assert requests.get(url, headers={"Auth-Token": token}).status_code == 201  # static tokens live on
+
+
+class SettableClock:
+    """A clock a test moves by hand."""
+
+    def __init__(self, moment: datetime):
+        self.moment = moment
+
+    def __call__(self) -> datetime:
+        return self.moment
+
+
+def test_jwt_expiry_follows_the_injected_clock_not_the_wall_clock():
+    clock = SettableClock(datetime(2041, 3, 1, 12, 0, tzinfo=timezone.utc))
+    with HomerEmulator(api="v3", clock=clock, jwt_lifetime=3600) as homer:
+        headers = v3_login(homer)
+        claims = jwt.unverified_claims(headers["Authorization"][7:])
+        assert claims["exp"] == int(clock.moment.timestamp()) + 3600
+        url = f"{homer.url}/api/v3/alias"
+        listed = requests.get(url, headers=headers)
+        assert listed.status_code == 201
+        assert listed.headers["Date"] == "Fri, 01 Mar 2041 12:00:00 GMT"
+        clock.moment += timedelta(seconds=3601)
+        assert requests.get(url, headers=headers).status_code == 401
+
+
+def test_api_token_expiry_and_dates_follow_the_injected_clock():
+    clock = SettableClock(datetime(2019, 6, 1, tzinfo=timezone.utc))
+    with HomerEmulator(api="v3", clock=clock) as homer:
+        headers = v3_login(homer)
+        created = requests.post(f"{homer.url}/api/v3/token/auth", headers=headers,
+                                json={"name": "ci", "expire_date": "2019-06-02T00:00:00Z", "active": True})
+        assert created.status_code == 201, created.text
+        token = {"Auth-Token": created.json()["data"]["token"]}
+        listed = requests.get(f"{homer.url}/api/v3/token/auth", headers=headers).json()["data"]
+        assert [(t["name"], t["create_date"]) for t in listed if t["name"] == "ci"] == [("ci", "2019-06-01T00:00:00Z")]
+        assert requests.get(f"{homer.url}/api/v3/alias", headers=token).status_code == 201
+        clock.moment = datetime(2019, 6, 2, tzinfo=timezone.utc)
+        assert requests.get(f"{homer.url}/api/v3/alias", headers=token).status_code == 400
 
 
 def test_latency_does_not_serialise_concurrent_requests(emulator):

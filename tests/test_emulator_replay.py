@@ -9,6 +9,10 @@ after substituting:
 - <JWT_SIGNED_WITH_WRONG_KEY>: admin claims signed here with another key;
 - <EXPIRED_JWT_VALID_SIGNATURE>: minted by the emulator with its real secret
   and exp one minute in the past (as the recording's note describes);
+
+The emulator runs at the recording's date (its clock starts when the recorded
+admin JWT was issued and advances from there), so the recorded absolute dates
+(the API token's expire_date) mean the same thing whatever today's date is.
 - recorded guids: mapped to the guids the emulator generated, learned in order
   from the POST answers (logins' scope, created aliases, created user).
 
@@ -30,18 +34,20 @@ import http.client
 import json
 import re
 import secrets
-import time
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
 from homer_sync.emulator import HomerEmulator, jwt
+from homer_sync.emulator.clock import running_from, unix_seconds
 
 FIXTURE = Path(__file__).parent / "fixtures" / "homer7-api-transcript.json"
 GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 LEARNED_PLACEHOLDERS = ("<ADMIN_JWT>", "<USER_JWT>", "<API_AUTH_TOKEN>")
 TRANSIENT_FAILURE = "token_auth_create"
 STRUCTURE_ONLY = "token_auth_list"
+RECORDED_JWT_LIFETIME = 72000  # homer-app's default (20 h), the emulator's default too
 
 
 def load_transcript() -> list[dict]:
@@ -53,6 +59,13 @@ def note_claims(entry: dict) -> dict:
     return json.loads(re.search(r"claims: (\{.*\})", entry["note"]).group(1))
 
 
+def recording_moment(transcript: list[dict]) -> datetime:
+    """When the recording was made: the first login's JWT expiry minus the JWT lifetime."""
+    first_login = next(e for e in transcript if e["name"] == "auth_admin_ok")
+    expiry = datetime.fromtimestamp(note_claims(first_login)["exp"], timezone.utc)
+    return expiry - timedelta(seconds=RECORDED_JWT_LIFETIME)
+
+
 class Replayer:
     def __init__(self, emulator: HomerEmulator):
         self.emulator = emulator
@@ -61,7 +74,8 @@ class Replayer:
         self.values = {
             "<USER_PASSWORD>": "replay-" + secrets.token_hex(8),
             "<JWT_SIGNED_WITH_WRONG_KEY>": jwt.encode(admin_claims, secrets.token_bytes(32)),
-            "<EXPIRED_JWT_VALID_SIGNATURE>": emulator.issue_jwt("admin", exp=int(time.time()) - 60),
+            "<EXPIRED_JWT_VALID_SIGNATURE>": emulator.issue_jwt(
+                "admin", exp=unix_seconds(emulator.clock()) - 60),
         }
         self.guids: dict[str, str] = {}  # recorded guid -> emulator guid
 
@@ -130,18 +144,19 @@ def check_token_list(label: str, expected_raw: str, actual_raw: str) -> None:
     assert actual["data"][0]["expire_date"] == expected["data"][0]["expire_date"], f"{label}: expire_date"
 
 
-def check_claims(label: str, entry: dict, token: str, lifetime: int) -> None:
-    """The JWT carries the recorded claims; exp is now + the configured lifetime."""
+def check_claims(label: str, entry: dict, token: str, lifetime: int, now: datetime) -> None:
+    """The JWT carries the recorded claims; exp is the emulator's now + the configured lifetime."""
     claims, want = jwt.unverified_claims(token), note_claims(entry)
     assert list(claims) == list(want), f"{label}: claim names and order"
     assert {k: v for k, v in claims.items() if k != "exp"} == {k: v for k, v in want.items() if k != "exp"}, label
-    assert abs(claims["exp"] - (time.time() + lifetime)) < 60, f"{label}: exp"
+    assert abs(claims["exp"] - (now.timestamp() + lifetime)) < 60, f"{label}: exp"
 
 
 def test_replay_recorded_homer7_transcript():
     transcript = load_transcript()
     assert len(transcript) == 92
-    with HomerEmulator(api="v3") as emulator:
+    with HomerEmulator(api="v3", jwt_lifetime=RECORDED_JWT_LIFETIME,
+                       clock=running_from(recording_moment(transcript))) as emulator:
         replay = Replayer(emulator)
         for index, entry in enumerate(transcript):
             label = f"entry {index} ({entry['name']}: {entry['method']} {entry['path']})"
@@ -165,7 +180,7 @@ def test_replay_recorded_homer7_transcript():
             assert headers.get("content-length") == recorded_headers["Content-Length"], f"{label}: length"
             check_body(label, entry, expected_raw, actual_raw)
             if entry.get("note", "").find("claims:") >= 0:
-                check_claims(label, entry, json.loads(actual_raw)["token"], emulator.jwt_lifetime)
+                check_claims(label, entry, json.loads(actual_raw)["token"], emulator.jwt_lifetime, emulator.clock())
         replay.connection.close()
         assert len(emulator.request_log) == len(transcript)
         assert emulator.connections_opened == 1, "the replay reuses one keep-alive connection"

@@ -5,12 +5,12 @@ from __future__ import annotations
 import hmac
 import secrets
 import threading
-import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 from homer_sync.emulator import jwt
+from homer_sync.emulator.clock import Clock, system_clock, unix_seconds
 
 # HOMER 7 stamps every API token it creates with this fixed user object (as recorded).
 TOKEN_USER_OBJECT = {
@@ -22,10 +22,6 @@ TOKEN_USER_OBJECT = {
     "id": 1000,
     "partid": 10,
 }
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def go_time(moment: datetime) -> str:
@@ -104,8 +100,9 @@ class ApiToken:
 class Accounts:
     """Thread-safe registry of users and API tokens, and the JWT signing secret."""
 
-    def __init__(self, *, jwt_lifetime: int):
+    def __init__(self, *, jwt_lifetime: int, clock: Clock = system_clock):
         self.lock = threading.Lock()
+        self.clock = clock
         self.jwt_lifetime = int(jwt_lifetime)
         self._secret = secrets.token_bytes(32)
         self._users: dict[str, User] = {}
@@ -152,7 +149,7 @@ class Accounts:
             "externaltype": "",
             "displayname": user.display_name,
             "avatar": "",
-            "exp": int(time.time()) + self.jwt_lifetime if exp is None else int(exp),
+            "exp": unix_seconds(self.clock()) + self.jwt_lifetime if exp is None else int(exp),
         }
         with self.lock:
             secret = self._secret
@@ -171,7 +168,7 @@ class Accounts:
         """Claims of a valid token; raises jwt.InvalidToken."""
         with self.lock:
             secret = self._secret
-        return jwt.decode(token, secret)
+        return jwt.decode(token, secret, now=self.clock().timestamp())
 
     def rotate_secret(self) -> None:
         """Every token issued so far stops verifying (expire_tokens)."""
@@ -181,7 +178,7 @@ class Accounts:
     # static API tokens -------------------------------------------------
     def add_token(self, *, admin=False, name="homer-sync emulator token", expire_date=None,
                   active=True, limit_calls=1000, creator_guid=None) -> ApiToken:
-        now = utcnow()
+        now = self.clock()
         token = ApiToken(
             value=secrets.token_hex(40),
             admin=bool(admin),
@@ -200,7 +197,7 @@ class Accounts:
 
     def use_token(self, value: str) -> ApiToken | None:
         """The token if it exists and is usable; counts the use."""
-        now = utcnow()
+        now = self.clock()
         with self.lock:
             token = self._tokens.get(value)
             if token is None or not token.usable(now):

@@ -7,7 +7,6 @@ import binascii
 import hashlib
 import hmac
 import json
-import time
 
 from homer_sync.emulator import gojson
 
@@ -36,8 +35,9 @@ def encode(claims: dict, secret: bytes) -> str:
     return signing_input + "." + _b64encode(signature)
 
 
-def decode(token: str, secret: bytes, *, now: float | None = None) -> dict:
-    """Verified claims of ``token``; raises InvalidToken (bad shape, algorithm, signature, or expired)."""
+def decode(token: str, secret: bytes, *, now: float) -> dict:
+    """Verified claims of ``token`` at Unix time ``now``; raises InvalidToken (bad shape, algorithm,
+    signature, or expired)."""
     parts = token.split(".")
     if len(parts) != 3:
         raise InvalidToken("token must have three segments")
@@ -57,7 +57,7 @@ def decode(token: str, secret: bytes, *, now: float | None = None) -> dict:
     if exp is not None:
         if not isinstance(exp, (int, float)) or isinstance(exp, bool):
             raise InvalidToken("exp is not a number")
-        if int(now if now is not None else time.time()) > exp:
+        if int(now) > exp:
             raise InvalidToken("token is expired")
     return claims
 

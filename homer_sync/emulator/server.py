@@ -16,6 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from homer_sync.emulator import faults
 from homer_sync.emulator.accounts import Accounts
+from homer_sync.emulator.clock import Clock, system_clock
 from homer_sync.emulator.store import V4_EXTRA_FIELDS, AliasStore
 from homer_sync.emulator.v3 import V3Api
 from homer_sync.emulator.v4 import V4Api
@@ -29,12 +30,14 @@ class HomerEmulator:
     """A HOMER 7 (``api="v3"``) or HOMER 10+ (``api="v4"``) alias API in memory.
 
     Use as a context manager, or call start() and stop(). Every method is safe
-    to call from any thread while the server runs.
+    to call from any thread while the server runs. ``clock`` (a callable returning an
+    aware UTC datetime, default the real time) decides token expiry, JWT ``exp`` and the
+    Date header, so a test can run the emulator at any date.
     """
 
     def __init__(self, *, api="v3", host="127.0.0.1", port=0, latency=0.0, users=None,
                  list_cap=1000, password_login=True, jwt_lifetime=72000, token_header="Auth-Token",
-                 tls: tuple[str, str] | None = None):
+                 tls: tuple[str, str] | None = None, clock: Clock = system_clock):
         if api not in ("v3", "v4"):
             raise ValueError(f"api must be 'v3' or 'v4', not {api!r}")
         self.api = api
@@ -44,7 +47,8 @@ class HomerEmulator:
         self.token_header = token_header
         self.latency = latency
         self.store = AliasStore()
-        self.accounts = Accounts(jwt_lifetime=jwt_lifetime)
+        self.clock = clock  # every date the emulator hands out or checks comes from here
+        self.accounts = Accounts(jwt_lifetime=jwt_lifetime, clock=clock)
         for name, (password, admin) in (DEFAULT_USERS if users is None else users).items():
             self.add_user(name, password, admin=admin)
         if api == "v3":
@@ -383,7 +387,7 @@ class _Handler(BaseHTTPRequestHandler):
             phrase = HTTPStatus(response.status).phrase
         except ValueError:
             phrase = ""
-        lines = [f"HTTP/1.1 {response.status} {phrase}", f"Date: {formatdate(usegmt=True)}"]
+        lines = [f"HTTP/1.1 {response.status} {phrase}", f"Date: {formatdate(self.server.emulator.clock().timestamp(), usegmt=True)}"]
         if response.content_type:
             lines.append(f"Content-Type: {response.content_type}")
         lines.append("Vary: Origin")
