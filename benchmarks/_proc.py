@@ -14,6 +14,7 @@ Every child started here is registered until it has been reaped; kill_all()
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -130,10 +131,8 @@ def run(argv: list, *, env: dict, cwd: str | None = None, timeout: float = 300.0
 
 def _kill(proc: subprocess.Popen) -> None:
     if proc.returncode is None:
-        try:
+        with contextlib.suppress(ProcessLookupError, OSError):
             proc.send_signal(signal.SIGKILL)
-        except (ProcessLookupError, OSError):
-            pass
 
 
 def _reap(proc: subprocess.Popen) -> None:

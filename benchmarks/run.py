@@ -37,12 +37,12 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import _data  # siblings in benchmarks/ (the script's own directory is on sys.path)
+import _proc
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))  # benchmark this checkout, installed or not
-
-import _data
-import _proc
 
 USERNAME, PASSWORD = "admin", "sipcapture"  # the emulator's default admin
 
@@ -319,7 +319,7 @@ def rss_fit(bench: Bench) -> dict:
     points = [(row.size, row.maxrss_kib / 1024) for row in bench.rows if row.key == "noop-plan"]
     if len(points) < 2:
         return {}
-    xs, ys = zip(*points)
+    xs, ys = zip(*points, strict=True)
     mx, my = statistics.fmean(xs), statistics.fmean(ys)
     sxx = sum((x - mx) ** 2 for x in xs)
     slope = sum((x - mx) * (y - my) for x, y in points) / sxx
@@ -394,7 +394,8 @@ def table(bench: Bench) -> str:
 
     def render(cells):
         first = cells[0].ljust(widths[0])
-        return "  ".join([first] + [cell.rjust(width) for cell, width in zip(cells[1:], widths[1:])]).rstrip()
+        rest = [cell.rjust(width) for cell, width in zip(cells[1:], widths[1:], strict=True)]
+        return "  ".join([first, *rest]).rstrip()
 
     out = [render(head), render(["-" * w for w in widths])]
     out += [render(line) for line in lines]
@@ -511,7 +512,8 @@ def main(argv=None) -> int:
     if args.json:
         doc = {"machine": info, "quick": config.quick, "config": asdict(config), "cli": bench.cli,
                "rows": [dict(asdict(row), median_wall=row.wall, median_cpu=row.cpu) for row in bench.rows],
-               "extra": bench.extra, "rss_sources": sorted(bench.rss_sources), "targets": verdicts, "total_seconds": total}
+               "extra": bench.extra, "rss_sources": sorted(bench.rss_sources), "targets": verdicts,
+               "total_seconds": total}
         print(json.dumps(doc, indent=2))
     else:
         print(report(bench, info, verdicts, total))

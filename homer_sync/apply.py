@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
 
 from homer_sync.errors import (
     AliasNotFoundError,
@@ -147,11 +147,13 @@ def _resolve_ambiguous_creates(client, outcomes: list[ChangeOutcome], progress: 
     for outcome in ambiguous:
         alias = outcome.change.after
         if (alias.identity, alias.attributes) in present:
-            resolved[id(outcome)] = ChangeOutcome(outcome.change, ok=True, note="confirmed by re-listing after a lost answer")
+            resolved[id(outcome)] = ChangeOutcome(outcome.change, ok=True,
+                                                  note="confirmed by re-listing after a lost answer")
         else:
             retry = _run_one(client, outcome.change)
             if retry.ok:
-                retry = ChangeOutcome(outcome.change, ok=True, note="not stored the first time; created after re-listing")
+                retry = ChangeOutcome(outcome.change, ok=True,
+                                      note="not stored the first time; created after re-listing")
             resolved[id(outcome)] = retry
         if progress:
             progress(resolved[id(outcome)])
@@ -224,7 +226,8 @@ def apply_plan(
     if stop.is_set() or halt.is_set():
         result.not_started.extend(plan.deletes)
     else:
-        outcomes, left = _run_phase(client, plan.deletes, concurrency=concurrency, stop=stop, halt=halt, progress=progress)
+        outcomes, left = _run_phase(client, plan.deletes, concurrency=concurrency, stop=stop, halt=halt,
+                                    progress=progress)
         result.outcomes.extend(outcomes)
         result.not_started.extend(left)
     result.interrupted = stop.is_set()
@@ -236,7 +239,8 @@ def apply_plan(
         try:
             actual = client.list_aliases()
         except HomerSyncError as exc:
-            result.verify_problems = [f"the aliases could not be listed to verify the {len(done)} change(s) made: {exc}"]
+            result.verify_problems = [
+                f"the aliases could not be listed to verify the {len(done)} change(s) made: {exc}"]
         else:
             expected = [alias for alias in declared if alias.identity not in unwritten_identities]
             result.verify_problems = verify(done, actual, expected=expected)

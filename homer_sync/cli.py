@@ -99,16 +99,24 @@ def connection_options(with_env: bool):
     options = [
         click.option("--url", envvar=env("url"), help="HOMER base URL, may carry a path prefix [env HOMER_URL]."),
         click.option("--username", envvar=env("username"), help="HOMER user [env HOMER_USERNAME]."),
-        click.option("--password", envvar=env("password"), help="Password [env HOMER_PASSWORD]; prefer the env var or --password-file."),
+        click.option("--password", envvar=env("password"),
+                     help="Password [env HOMER_PASSWORD]; prefer the env var or --password-file."),
         click.option("--password-file", type=click.Path(dir_okay=False), help="Read the password from this file."),
         click.option("--password-stdin", is_flag=True, default=None, help="Read the password from standard input."),
-        click.option("--token", envvar=env("token"), help="Static API token, sent as the --token-header header [env HOMER_TOKEN]."),
-        click.option("--token-header", envvar=env("token_header"), help="Header name for --token (default Auth-Token)."),
-        click.option("--api", envvar=env("api"), type=click.Choice(["v3", "v4", "auto"]), help="HOMER API: v3 (HOMER 7), v4 (HOMER 10+) or auto (default) [env HOMER_API]."),
-        click.option("--timeout", envvar=env("timeout"), type=click.FloatRange(min=0.1), help="Seconds per request (default 10)."),
-        click.option("--retries", envvar=env("retries"), type=click.IntRange(min=0), help="Retries on connection errors, 429, 502-504 (default 3)."),
-        click.option("--ca-bundle", envvar=env("ca_bundle"), type=click.Path(exists=True, dir_okay=False), help="CA bundle to verify HTTPS."),
-        click.option("--insecure", is_flag=True, default=None, help="Do not verify HTTPS certificates (prints a warning)."),
+        click.option("--token", envvar=env("token"),
+                     help="Static API token, sent as the --token-header header [env HOMER_TOKEN]."),
+        click.option("--token-header", envvar=env("token_header"),
+                     help="Header name for --token (default Auth-Token)."),
+        click.option("--api", envvar=env("api"), type=click.Choice(["v3", "v4", "auto"]),
+                     help="HOMER API: v3 (HOMER 7), v4 (HOMER 10+) or auto (default) [env HOMER_API]."),
+        click.option("--timeout", envvar=env("timeout"), type=click.FloatRange(min=0.1),
+                     help="Seconds per request (default 10)."),
+        click.option("--retries", envvar=env("retries"), type=click.IntRange(min=0),
+                     help="Retries on connection errors, 429, 502-504 (default 3)."),
+        click.option("--ca-bundle", envvar=env("ca_bundle"), type=click.Path(exists=True, dir_okay=False),
+                     help="CA bundle to verify HTTPS."),
+        click.option("--insecure", is_flag=True, default=None,
+                     help="Do not verify HTTPS certificates (prints a warning)."),
     ]
 
     def decorate(func):
@@ -129,13 +137,17 @@ def _merged_connection(app: App, command_level: dict) -> dict:
     return merged
 
 
-@click.group(cls=HomerSyncGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100}, epilog=EXIT_CODES_HELP)
+@click.group(cls=HomerSyncGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+             epilog=EXIT_CODES_HELP)
 @click.version_option(__version__, "--version", prog_name="homer-sync")
-@click.option("-v", "--verbose", count=True, help="One line per HTTP request (method, path, status, ms); secrets redacted.")
+@click.option("-v", "--verbose", count=True,
+              help="One line per HTTP request (method, path, status, ms); secrets redacted.")
 @click.option("-q", "--quiet", is_flag=True, help="Print errors only.")
 @click.option("--no-color", is_flag=True, help="Plain output without colour (also NO_COLOR).")
-@click.option("--lock-file", type=click.Path(dir_okay=False), help="Run lock (default $XDG_STATE_HOME/homer-sync/homer-sync.lock).")
-@click.option("--lock-wait", type=click.FloatRange(min=0), default=0.0, show_default=True, help="Seconds to wait for another run's lock.")
+@click.option("--lock-file", type=click.Path(dir_okay=False),
+              help="Run lock (default $XDG_STATE_HOME/homer-sync/homer-sync.lock).")
+@click.option("--lock-wait", type=click.FloatRange(min=0), default=0.0, show_default=True,
+              help="Seconds to wait for another run's lock.")
 @connection_options(with_env=True)
 @click.pass_context
 def cli(ctx, verbose, quiet, no_color, lock_file, lock_wait, **kwargs):
@@ -158,7 +170,8 @@ def cli(ctx, verbose, quiet, no_color, lock_file, lock_wait, **kwargs):
     if verbose and quiet:
         raise click.UsageError("-v and -q cannot be used together")
     color = not no_color and "NO_COLOR" not in os.environ
-    ctx.obj = App(verbose=verbose, quiet=quiet, color=color, lock_file=lock_file, lock_wait=lock_wait, connection=_pop_connection(kwargs))
+    ctx.obj = App(verbose=verbose, quiet=quiet, color=color, lock_file=lock_file, lock_wait=lock_wait,
+                  connection=_pop_connection(kwargs))
 
 
 def _is_tty(stream) -> bool:
@@ -216,7 +229,8 @@ def _settings(app: App, command_level: dict, *, stdin_taken: bool = False):
         raise click.UsageError("no HOMER URL: give --url or set HOMER_URL")
     password = _read_password(conn, app)
     if not conn.get("token") and not (conn.get("username") and password):
-        raise click.UsageError("no credentials: give --username with a password (HOMER_PASSWORD, --password-file, --password-stdin) or --token")
+        raise click.UsageError("no credentials: give --username with a password (HOMER_PASSWORD, --password-file, "
+                               "--password-stdin) or --token")
     if conn.get("insecure"):
         app.warn("--insecure: HTTPS certificates are not verified")
 
@@ -307,10 +321,12 @@ def validate(app: App, inventory, no_resolve):
 
 @cli.command()
 @inventory_argument
-@click.option("--prune", is_flag=True, help="Also delete server aliases the inventory does not declare (within prune.only).")
+@click.option("--prune", is_flag=True,
+              help="Also delete server aliases the inventory does not declare (within prune.only).")
 @output_option
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 0 when there are no changes, 2 when there are.")
-@click.option("--out", "out", type=click.Path(dir_okay=False), help="Save the plan (with a checksum of the server state) for apply --plan.")
+@click.option("--out", "out", type=click.Path(dir_okay=False),
+              help="Save the plan (with a checksum of the server state) for apply --plan.")
 @click.option("--force", is_flag=True, help="Do not exit 3 when the plan exceeds the safety thresholds.")
 @connection_options(with_env=False)
 @click.pass_obj
@@ -351,12 +367,16 @@ def _confirm(app: App, yes: bool, reads_stdin: bool) -> None:
 
 @cli.command()
 @click.argument("inventory", nargs=-1, type=click.Path(allow_dash=True))
-@click.option("--plan", "plan_file", type=click.Path(exists=True, dir_okay=False), help="Apply exactly this saved plan; refuse if the server changed since.")
-@click.option("--prune", is_flag=True, help="Also delete server aliases the inventory does not declare (within prune.only).")
+@click.option("--plan", "plan_file", type=click.Path(exists=True, dir_okay=False),
+              help="Apply exactly this saved plan; refuse if the server changed since.")
+@click.option("--prune", is_flag=True,
+              help="Also delete server aliases the inventory does not declare (within prune.only).")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation (required when stdin is not a terminal).")
 @click.option("--force", is_flag=True, help="Apply even when the plan exceeds the safety thresholds.")
-@click.option("--concurrency", type=click.IntRange(1, 64), default=4, show_default=True, help="Writes in flight at once.")
-@click.option("--backup-dir", type=click.Path(file_okay=False), help="Where the pre-apply backup goes (default $XDG_STATE_HOME/homer-sync/backups).")
+@click.option("--concurrency", type=click.IntRange(1, 64), default=4, show_default=True,
+              help="Writes in flight at once.")
+@click.option("--backup-dir", type=click.Path(file_okay=False),
+              help="Where the pre-apply backup goes (default $XDG_STATE_HOME/homer-sync/backups).")
 @output_option
 @connection_options(with_env=False)
 @click.pass_obj
@@ -389,7 +409,8 @@ def apply(app: App, inventory, plan_file, prune, yes, force, concurrency, backup
                 job = load_saved_plan(Path(plan_file), client, server=url)
             else:
                 job = plan_inventory(loaded, client, prune=prune)
-            return _execute(app, job, url=url, output=output, force=force, yes=yes, reads_stdin="-" in inventory, concurrency=concurrency, backup_dir=backup_dir)
+            return _execute(app, job, url=url, output=output, force=force, yes=yes, reads_stdin="-" in inventory,
+                            concurrency=concurrency, backup_dir=backup_dir)
     finally:
         client.close()
 
@@ -433,7 +454,8 @@ def _apply_job(app: App, job, *, url, fmt, force, yes, reads_stdin, concurrency,
     if not job.plan.has_changes:
         return EXIT_OK
     if job.client.is_admin is False:
-        raise HomerSyncError("the HOMER user in use is not an administrator, so HOMER refuses every write (403); nothing was written")
+        raise HomerSyncError("the HOMER user in use is not an administrator, so HOMER refuses every write (403); "
+                             "nothing was written")
     _confirm(app, yes, reads_stdin)
     with InterruptGuard(app) as stop, _progress(app, job.plan) as progress:
         result = apply_plan(
@@ -466,10 +488,12 @@ def _report_failures(result) -> None:
     refused = [o for o in result.failed if o.note == "forbidden"]
     for outcome in result.failed:
         if outcome.note != "forbidden":
-            click.echo(f"Error: {outcome.change.action} {describe(outcome.change.alias)} failed: {outcome.error}", err=True)
+            click.echo(f"Error: {outcome.change.action} {describe(outcome.change.alias)} failed: {outcome.error}",
+                       err=True)
     if refused:
         click.echo(
-            f"Error: HOMER refused {len(refused)} write(s), {len(result.not_started)} not attempted: {refused[0].error}",
+            f"Error: HOMER refused {len(refused)} write(s), {len(result.not_started)} not attempted: "
+            f"{refused[0].error}",
             err=True,
         )
 
@@ -494,7 +518,8 @@ class InterruptGuard:
         if self.stop.is_set():
             raise KeyboardInterrupt
         self.stop.set()
-        click.echo("\nInterrupted: finishing the writes in flight, starting no new ones (Ctrl-C again to abort).", err=True)
+        click.echo("\nInterrupted: finishing the writes in flight, starting no new ones (Ctrl-C again to abort).",
+                   err=True)
 
     def __exit__(self, *exc):
         import signal
@@ -537,7 +562,8 @@ def export(app: App, fmt, **kwargs):
         client.close()
     unique = aliases_from_server_for_export(existing)
     if len(unique) != len(existing):
-        app.warn(f"{len(existing) - len(unique)} duplicate aliases on the server were left out (same ip, mask, port and capture id)")
+        app.warn(f"{len(existing) - len(unique)} duplicate aliases on the server were left out (same ip, mask, port "
+                 "and capture id)")
     header = None if fmt == "csv" else f"Exported by homer-sync {__version__} from {url}: {len(unique)} aliases"
     click.echo(dump_inventory(unique, fmt, header=header), nl=False)
 
@@ -561,11 +587,13 @@ def check(app: App, output, **kwargs):
     finally:
         client.close()
     admin = {True: "yes", False: "no", None: "unknown"}[client.is_admin]
-    info = {"server": url, "api": client.api_version, "auth": client.auth_kind, "admin": client.is_admin, "aliases": count}
+    info = {"server": url, "api": client.api_version, "auth": client.auth_kind, "admin": client.is_admin,
+            "aliases": count}
     if output == "json":
         click.echo(json.dumps(info, sort_keys=True))
         return EXIT_OK
-    click.echo(f"server:  {url}\napi:     {client.api_version}\nauth:    {client.auth_kind}\nadmin:   {admin}\naliases: {count}")
+    click.echo(f"server:  {url}\napi:     {client.api_version}\nauth:    {client.auth_kind}\n"
+               f"admin:   {admin}\naliases: {count}")
     if client.auth_kind == "token" and client.api_version == "v3":
         app.info("note: HOMER 7 API tokens have user rights; plan and export work, apply needs an admin login")
     elif client.is_admin is False:
@@ -575,9 +603,11 @@ def check(app: App, output, **kwargs):
 
 @cli.command()
 @click.argument("ip")
-@click.option("--port", type=click.IntRange(0, 65535), help="Packet port (default: none given, only port-0 aliases apply).")
+@click.option("--port", type=click.IntRange(0, 65535),
+              help="Packet port (default: none given, only port-0 aliases apply).")
 @click.option("--capture-id", default="0", show_default=True)
-@click.option("--inventory", "inventory_file", type=click.Path(allow_dash=True), help="Look up in an inventory file instead of the live server.")
+@click.option("--inventory", "inventory_file", type=click.Path(allow_dash=True),
+              help="Look up in an inventory file instead of the live server.")
 @connection_options(with_env=False)
 @click.pass_obj
 def lookup(app: App, ip, port, capture_id, inventory_file, **kwargs):
@@ -610,7 +640,8 @@ def lookup(app: App, ip, port, capture_id, inventory_file, **kwargs):
 
 
 @cli.command()
-@click.option("--latency", type=click.FloatRange(min=0), default=0.0, help="Seconds of latency the emulator adds per request.")
+@click.option("--latency", type=click.FloatRange(min=0), default=0.0,
+              help="Seconds of latency the emulator adds per request.")
 @click.pass_obj
 def demo(app: App, latency):
     """Run the whole story against the built-in HOMER emulator on loopback.

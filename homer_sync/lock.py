@@ -19,9 +19,9 @@ import os
 import pathlib
 import socket
 import time
-from contextlib import contextmanager
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from datetime import datetime, timezone
-from typing import Iterator
 
 from .errors import LockError
 
@@ -50,10 +50,8 @@ def _make_parents(path: pathlib.Path) -> None:
         missing.append(parent)
         parent = parent.parent
     for directory in reversed(missing):
-        try:
+        with suppress(FileExistsError):  # created meanwhile by a concurrent run
             directory.mkdir(mode=0o700)
-        except FileExistsError:  # created meanwhile by a concurrent run
-            pass
 
 
 def _read_holder(fd: int) -> dict:
@@ -125,10 +123,8 @@ def run_lock(path, *, wait: float = 0.0, poll: float = 0.1) -> Iterator[None]:
             yield
         finally:
             # Clear our details before unlocking so the next run never reports us.
-            try:
+            with suppress(OSError):
                 os.ftruncate(fd, 0)
-            except OSError:
-                pass
             fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
         os.close(fd)

@@ -37,9 +37,9 @@ aliases are listed as candidates ("port 5060 only").
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Iterable
 
 from .model import Alias, normalize_capture_id
 
@@ -264,7 +264,8 @@ def _explain(ip, port, capture_id, use_capture_id, winner, winner_tier, tiers, b
             if inactive:
                 notes.append(f"{inactive} inactive one{'s' if inactive != 1 else ''} do{'es' if inactive == 1 else ''}")
             if ignored:
-                notes.append(f"{len(ignored)} with an invalid mask or ip {'is' if len(ignored) == 1 else 'are'} ignored")
+                verb = "is" if len(ignored) == 1 else "are"
+                notes.append(f"{len(ignored)} with an invalid mask or ip {verb} ignored")
             extra = f" ({'; '.join(notes)})" if notes else ""
             return f"No active alias covers {ip}{extra}, so HOMER shows the bare address."
         wanted = "port 0 (any port)" if port in (None, 0) else f"port {port} or port 0"
@@ -285,7 +286,8 @@ def _explain(ip, port, capture_id, use_capture_id, winner, winner_tier, tiers, b
     elif use_capture_id and winner.capture_id != capture_id:
         how += (f" (capture id {winner.capture_id}; HOMER falls back to it because none "
                 f"matches capture id {capture_id})")
-    sentence = f"HOMER shows {packet} as {winner.name!r}: {best_prefix} is the longest active prefix containing the address and {how}"
+    sentence = (f"HOMER shows {packet} as {winner.name!r}: {best_prefix} is the longest active prefix "
+                f"containing the address and {how}")
     if ambiguous:
         sentence += ("; several aliases with different names match equally, and which one HOMER "
                      "shows depends on its database row order")

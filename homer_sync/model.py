@@ -64,7 +64,7 @@ class Alias:
     def extra_dict(self) -> dict:
         return dict(self.extra)
 
-    def with_extra(self, **values) -> "Alias":
+    def with_extra(self, **values) -> Alias:
         merged = self.extra_dict()
         merged.update(values)
         return replace(self, extra=tuple(sorted(merged.items())))
@@ -86,7 +86,7 @@ class Alias:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Alias":
+    def from_dict(cls, data: dict) -> Alias:
         return cls(
             ip=data["ip"],
             mask=int(data["mask"]),
@@ -99,7 +99,7 @@ class Alias:
         )
 
     @classmethod
-    def from_server(cls, *, ip, mask, port, capture_id, name, status, guid, extra=()) -> "Alias":
+    def from_server(cls, *, ip, mask, port, capture_id, name, status, guid, extra=()) -> Alias:
         """Build from server data, tolerating values HOMER stores without checking."""
         return cls(
             ip=_lenient_ip(ip),

@@ -26,10 +26,11 @@ import hashlib
 import json
 import operator
 import socket as _socket
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from functools import cached_property
-from typing import ClassVar, Iterable
+from typing import ClassVar
 
 from . import model
 from .errors import HomerSyncError, UnsafePlanError
@@ -305,7 +306,7 @@ class Plan:
         }
 
     @classmethod
-    def from_dict(cls, data) -> "Plan":
+    def from_dict(cls, data) -> Plan:
         """Load a saved plan; raises HomerSyncError with a plain sentence when it is unusable."""
         return _plan_from_dict(data)
 

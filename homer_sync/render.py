@@ -62,10 +62,10 @@ json
 like secrets are dropped and credentials embedded in URLs are removed.
 
 Also here, for the CLI: ``render_unsafe`` (why a plan was refused), ``render_apply_result``
-(what an apply did, same four formats), ``render_apply_json`` (plan and result in one document), ``progress_reporter`` (a rich progress bar for long
-applies) and ``render_lookup``; and the small helpers every renderer shares: ``describe``,
-``summary_line``, ``printable``, ``md_escape``. Alias addresses are always written by
-``plan.address`` / ``plan.address_fields``.
+(what an apply did, same four formats), ``render_apply_json`` (plan and result in one document),
+``progress_reporter`` (a rich progress bar for long applies) and ``render_lookup``; and the small
+helpers every renderer shares: ``describe``, ``summary_line``, ``printable``, ``md_escape``. Alias
+addresses are always written by ``plan.address`` / ``plan.address_fields``.
 """
 
 from __future__ import annotations

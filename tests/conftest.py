@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib as _contextlib
 import re as _re
 import traceback as _traceback
 
@@ -44,10 +45,8 @@ _captured_outputs: list = []
 
 def _result_text(result) -> str:
     parts = [result.output]
-    try:
+    with _contextlib.suppress(ValueError):  # stderr not captured separately
         parts.append(result.stderr)
-    except ValueError:  # stderr not captured separately
-        pass
     if result.exc_info is not None:
         parts.append("".join(_traceback.format_exception(*result.exc_info)))
     return "\n".join(p for p in parts if p)
@@ -63,7 +62,8 @@ def find_secrets(texts, emulators) -> list[str]:
         for secret in secrets:
             if secret in text:
                 kind = "a JWT" if secret.startswith("eyJ") else f"a {len(secret)}-character secret"
-                leaks.append(f"{kind} in output #{index}: ...{text[max(0, text.index(secret) - 60):text.index(secret)]}")
+                where = text.index(secret)
+                leaks.append(f"{kind} in output #{index}: ...{text[max(0, where - 60):where]}")
         if _JWT_SHAPE.search(text):
             leaks.append(f"something shaped like a JWT in output #{index}")
         if _re.search(r"Bearer +(?!\*\*\*)\S", text):

@@ -100,7 +100,8 @@ def test_session_configuration():
     assert retry.backoff_factor == 0.5 and retry.backoff_jitter == 0.25
     assert adapter._pool_connections == 1 and adapter._pool_maxsize == 6
     # requests' own default: the CA bundle named in the environment, else certifi's
-    assert transport._session.verify == (os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True)
+    environment_bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+    assert transport._session.verify == (environment_bundle or True)
     assert transport._session.trust_env is False
     assert Transport(settings(insecure=True))._session.verify is False
     assert Transport(settings(ca_bundle="/etc/ca.pem", insecure=True))._session.verify == \

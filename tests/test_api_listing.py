@@ -173,7 +173,10 @@ def test_parallel_and_sequential_listings_ask_the_same_questions():
     items = realistic(6000, seed=11)
     _, sequential, _ = list_with(items, pool_size=1)
     _, parallel, _ = list_with(items, pool_size=8)
-    key = lambda q: sorted(q.items())
+
+    def key(query):
+        return sorted(query.items())
+
     assert sorted(map(key, sequential.queries)) == sorted(map(key, parallel.queries))
 
 

@@ -47,7 +47,7 @@ def test_quick_benchmark_prints_every_scenario_and_a_two_request_noop_plan():
     assert all(len(row) == len(header) for row in rows), rows
     by_name = {}
     for row in rows:
-        by_name.setdefault(row[0], []).append(dict(zip(header, row)))
+        by_name.setdefault(row[0], []).append(dict(zip(header, row, strict=True)))
     assert set(SCENARIOS) <= set(by_name), sorted(by_name)
 
     noop = by_name["noop-plan"]

@@ -110,7 +110,8 @@ def test_plan_apply_then_second_run_costs_two_requests(run, emulator, tmp_path):
 
 def test_apply_renames_keeping_guid_and_removes_duplicates(run, emulator, tmp_path):
     guids = emulator.seed([v3("old-name", "10.0.1.10"), v3("pcscf01", "10.0.1.20"), v3("pcscf01", "10.0.1.20")])
-    inv = write(tmp_path, "version: 1\naliases:\n  - {alias: pcscf01, ip: 10.0.1.10, port: 5060}\n  - {alias: pcscf01, ip: 10.0.1.20, port: 5060}\n")
+    inv = write(tmp_path, "version: 1\naliases:\n  - {alias: pcscf01, ip: 10.0.1.10, port: 5060}\n  - {alias: pcscf01, "
+                          "ip: 10.0.1.20, port: 5060}\n")
     result = run("apply", "--yes", inv)
     assert result.exit_code == 0, result.output
     after = emulator.aliases()
@@ -122,7 +123,8 @@ def test_apply_renames_keeping_guid_and_removes_duplicates(run, emulator, tmp_pa
 
 
 def test_prune_deletes_only_inside_scope(run, emulator, tmp_path):
-    emulator.seed([v3("stale-in-scope", "10.9.9.9"), v3("outside", "192.0.2.1"), v3("other-capture", "10.9.9.8", capture="CAP9")])
+    emulator.seed([v3("stale-in-scope", "10.9.9.9"), v3("outside", "192.0.2.1"),
+                   v3("other-capture", "10.9.9.8", capture="CAP9")])
     inv = write(tmp_path, """\
 version: 1
 aliases:
@@ -163,7 +165,8 @@ def test_prune_from_empty_inventory_is_refused(run, emulator, tmp_path):
 
 
 def test_invalid_inventory_sends_no_request(run, emulator, tmp_path):
-    inv = write(tmp_path, "version: 1\naliases:\n  - {alias: x1, ip: 10.0.0.1/24, captureId: 7}\n  - {alias: '', ip: 300.1.1.1}\n")
+    inv = write(tmp_path, "version: 1\naliases:\n  - {alias: x1, ip: 10.0.0.1/24, captureId: 7}\n  - {alias: '', ip: "
+                          "300.1.1.1}\n")
     result = run("apply", "--yes", inv)
     assert result.exit_code == 1
     assert "inv.yaml:3" in result.output and "inv.yaml:4" in result.output
@@ -178,7 +181,8 @@ def test_non_admin_apply_fails_before_any_write(run, emulator, tmp_path):
     assert "not an administrator" in result.output
     assert emulator.aliases() == []
     assert emulator.request_log
-    assert all(method in ("GET", "POST") and path != ALIAS_PATH[emulator.api] or method == "GET" for method, path, _ in emulator.request_log)
+    assert all(method in ("GET", "POST") and path != ALIAS_PATH[emulator.api] or method == "GET" for method, path,
+               _ in emulator.request_log)
 
 
 def test_token_can_plan_but_apply_is_refused_clearly(run, emulator, tmp_path):
@@ -198,7 +202,8 @@ def test_token_can_plan_but_apply_is_refused_clearly(run, emulator, tmp_path):
 
 
 def test_backup_restores_previous_state(run, emulator, tmp_path):
-    emulator.seed([v3("alpha", "10.0.3.1"), v3("beta", "10.0.3.2", port=0), v3("gamma", "2001:db8::5", mask=128, capture="CAP7", status=False)])
+    emulator.seed([v3("alpha", "10.0.3.1"), v3("beta", "10.0.3.2", port=0), v3("gamma", "2001:db8::5", mask=128,
+                                                                               capture="CAP7", status=False)])
     original = state(emulator)
     inv = write(tmp_path, "version: 1\naliases:\n  - {alias: renamed, ip: 10.0.3.1, port: 5060}\n")
     result = run("apply", "--yes", "--prune", "--force", inv)
@@ -211,7 +216,8 @@ def test_backup_restores_previous_state(run, emulator, tmp_path):
 
 
 def test_export_then_apply_prune_is_a_no_op(run, emulator, tmp_path):
-    emulator.seed([v3("alpha", "10.0.3.1"), v3("net", "10.0.4.0", mask=24, port=0), v3("v6", "2001:db8::1", mask=128, capture="CAP101", status=False)])
+    emulator.seed([v3("alpha", "10.0.3.1"), v3("net", "10.0.4.0", mask=24, port=0),
+                   v3("v6", "2001:db8::1", mask=128, capture="CAP101", status=False)])
     exported = run("export")
     assert exported.exit_code == 0, exported.output
     inv = write(tmp_path, exported.output, "exported.yaml")
@@ -280,7 +286,8 @@ def test_json_plan_output_schema(run, emulator, tmp_path):
 
 
 def test_owner_on_v3_is_a_clear_error(run, emulator, tmp_path):
-    inv = write(tmp_path, "version: 1\naliases:\n  - {alias: pcscf01, ip: 10.0.1.10}\nprune:\n  enabled: true\n  owner: ci\n")
+    inv = write(tmp_path,
+                "version: 1\naliases:\n  - {alias: pcscf01, ip: 10.0.1.10}\nprune:\n  enabled: true\n  owner: ci\n")
     result = run("plan", inv)
     if emulator.api == "v4":
         # v4 aliases have tags, so the same inventory is accepted there (see test_v4_e2e.py).

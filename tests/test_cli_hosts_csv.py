@@ -137,7 +137,8 @@ def test_no_resolve_validates_offline(run, resolver, tmp_path):
 
 
 def test_no_resolve_still_reports_bad_host_names(run, resolver, tmp_path):
-    result = run("validate", "--no-resolve", write(tmp_path, "bad.yaml", "version: 1\naliases:\n  - host: 'bad host!'\n"))
+    result = run("validate", "--no-resolve", write(tmp_path, "bad.yaml",
+                                                   "version: 1\naliases:\n  - host: 'bad host!'\n"))
     assert result.exit_code == 1
     assert "bad.yaml:3" in result.stderr
 
@@ -188,7 +189,8 @@ def test_csv_and_yaml_are_merged(run, resolver, tmp_path):
 
 
 def test_csv_problems_name_the_row_line(run, tmp_path, emulator):
-    path = write(tmp_path, "bad.csv", "alias,ip,port,mask,capture_id,status\nok,10.0.0.1,0,,,\nbad,10.0.0.300,0,,,\nhost-bits,10.0.0.1/24,,,,\n")
+    path = write(tmp_path, "bad.csv",
+                 "alias,ip,port,mask,capture_id,status\nok,10.0.0.1,0,,,\nbad,10.0.0.300,0,,,\nhost-bits,10.0.0.1/24,,,,\n")
     result = run("plan", path)
     assert result.exit_code == 1
     assert f"{path}:3: ip:" in result.stderr

@@ -140,7 +140,8 @@ def test_explains_winner_and_shadowed_candidates(lookup):
 def test_port_zero_loses_to_the_exact_port_on_the_same_prefix(lookup):
     result = lookup("10.0.1.20", "--port", "5060")
     assert result.stdout.splitlines()[0] == "net24-sip"
-    assert "  port 0 (any port) loses to the exact port 5060 alias: 10.0.1.0/24 port 0 capture 0 'net24'" in result.stdout
+    loser = "  port 0 (any port) loses to the exact port 5060 alias: 10.0.1.0/24 port 0 capture 0 'net24'"
+    assert loser in result.stdout
 
 
 def test_no_fallback_to_a_shorter_prefix_is_explained(lookup):

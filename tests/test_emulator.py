@@ -126,7 +126,8 @@ def test_v4_sort_ascending_descending_ties_by_guid(emulator_v4):
     assert order("port") == ["a", "b", "c"]  # a and b tie on 5060: guid ...02 before ...03
     assert order("-port") == ["c", "a", "b"]  # descending, ties still by guid ascending
     assert order("guid") == ["c", "a", "b"] and guids[2].endswith("1")
-    assert requests.get(f"{emulator_v4.url}/api/v4/aliases", params={"sort": "nope"}, headers=headers).status_code == 400
+    assert requests.get(f"{emulator_v4.url}/api/v4/aliases", params={"sort": "nope"},
+                        headers=headers).status_code == 400
 
 
 def test_v4_items_omit_zero_values(emulator_v4):
@@ -245,7 +246,8 @@ def test_v3_rejects_a_body_without_json_content_type(emulator):
 
 
 def test_v3_seed_snapshot_and_ids(emulator):
-    guids = emulator.seed([v3_alias(alias="one"), {"alias": "six", "ip": "2001:db8::1", "guid": "0" * 8 + "-0000-4000-8000-" + "0" * 12}])
+    guids = emulator.seed([v3_alias(alias="one"), {"alias": "six", "ip": "2001:db8::1",
+                                                   "guid": "0" * 8 + "-0000-4000-8000-" + "0" * 12}])
     snapshot = emulator.aliases()
     assert [row["guid"] for row in snapshot] == sorted(guids)
     six = next(row for row in snapshot if row["alias"] == "six")
@@ -298,7 +300,8 @@ def test_fail_next_with_retry_after_then_recovers(emulator):
 
 
 def test_fail_next_with_an_html_page(emulator):
-    page = "<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center></body></html>\n"
+    page = ("<html><head><title>502 Bad Gateway</title></head>"
+            "<body><center><h1>502 Bad Gateway</h1></center></body></html>\n")
     emulator.fail_next(1, 502, body=page, content_type="text/html", path_prefix="/api/v3/alias")
     response = requests.get(f"{emulator.url}/api/v3/alias", headers=v3_login(emulator))
     assert response.status_code == 502

@@ -134,7 +134,7 @@ def check_token_list(label: str, expected_raw: str, actual_raw: str) -> None:
     assert list(actual) == list(expected), f"{label}: envelope keys"
     assert actual["count"] == expected["count"] == len(actual["data"]), f"{label}: count"
     assert [t["name"] for t in actual["data"]] == [t["name"] for t in expected["data"]], f"{label}: names"
-    for got, want in zip(actual["data"], expected["data"]):
+    for got, want in zip(actual["data"], expected["data"], strict=True):
         assert list(got) == list(want), f"{label}: token keys"
         assert list(got["user_object"]) == list(want["user_object"]), f"{label}: user_object keys"
         assert got["user_object"] == want["user_object"], f"{label}: user_object"

@@ -159,7 +159,8 @@ def test_emulator_expire_tokens_before_next_and_skip(emulator):
     url = f"{emulator.url}/api/v3/alias"
 
     def login():
-        token = requests.post(f"{emulator.url}/api/v3/auth", json={"username": "admin", "password": PASSWORD}).json()["token"]
+        token = requests.post(f"{emulator.url}/api/v3/auth", json={"username": "admin",
+                                                                   "password": PASSWORD}).json()["token"]
         return {"Authorization": f"Bearer {token}"}
 
     headers = login()
@@ -199,7 +200,8 @@ def test_429_honours_retry_after(run, emulator, sleeps, tmp_path):
 
 
 def test_put_and_delete_are_retried(run, homer, sleeps, tmp_path):
-    homer.seed([{"alias": "old-name", "ip": "10.0.0.1", "port": 5060}, {"alias": "stale", "ip": "10.0.0.2", "port": 5060}])
+    homer.seed([{"alias": "old-name", "ip": "10.0.0.1", "port": 5060}, {"alias": "stale", "ip": "10.0.0.2",
+                                                                        "port": 5060}])
     inv = write_inventory(tmp_path, [("new-name", "10.0.0.1", 5060)], prune=True)
     homer.fail_next(1, 503, method="PUT")
     homer.fail_next(1, 429, retry_after=1, method="PUT")
@@ -225,7 +227,8 @@ def test_retries_exhausted_name_the_url_and_the_last_status(run, emulator, sleep
     result = run(emulator, "plan", "--retries", "0", inv)  # also accepted after the command
     assert result.exit_code == 1
     assert count(emulator, "GET", "/api/v3/alias") == 1
-    assert f"GET {emulator.url}/api/v3/alias failed without a retry (retries are set to 0): last status 503" in result.output
+    expected = f"GET {emulator.url}/api/v3/alias failed without a retry (retries are set to 0): last status 503"
+    assert expected in result.output
 
 
 def test_timeout_is_honoured_and_read_timeouts_are_retried(run, emulator, sleeps, tmp_path):
@@ -376,7 +379,8 @@ def test_partial_failure_reports_each_change_applies_the_rest_and_next_run_conve
                + [{"alias": f"stale{i}", "ip": f"10.40.0.{i}", "port": 5060} for i in range(1, 3)])
     desired = hosts(3) + [(f"new{i}", f"10.30.0.{i}", 5060) for i in range(1, 3)]
     inv = write_inventory(tmp_path, desired, prune=True)
-    homer.fail_next(1, 400, body='{"message":"alias rejected by a validation rule"}', method="POST", path_prefix=aliases)
+    homer.fail_next(1, 400, body='{"message":"alias rejected by a validation rule"}', method="POST",
+                    path_prefix=aliases)
     homer.fail_next(1, 500, method="PUT")
     homer.fail_next(4, 503, method="DELETE")  # the first DELETE, and its 3 retries
     result = run(homer, "apply", "--yes", "--concurrency", "1", "--output", "json", inv)

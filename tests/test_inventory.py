@@ -5,8 +5,8 @@ from __future__ import annotations
 import io
 import ipaddress
 import socket
-import threading
 import textwrap
+import threading
 from pathlib import Path
 
 import pytest
@@ -190,7 +190,8 @@ def test_stdin_is_read_once_even_when_given_twice():
 
 def test_json_is_accepted_even_with_tabs(tmp_path):
     path = tmp_path / "inv.json"
-    path.write_text('{\n\t"version": 1,\n\t"aliases": [\n\t\t{"alias": "a01", "ip": "10.0.0.1", "port": 5060}\n\t]\n}\n')
+    path.write_text('{\n\t"version": 1,\n\t"aliases": [\n'
+                    '\t\t{"alias": "a01", "ip": "10.0.0.1", "port": 5060}\n\t]\n}\n')
     (alias,) = load_inventory([str(path)]).aliases
     assert (alias.ip, alias.port, alias.name) == ("10.0.0.1", 5060, "a01")
 
@@ -739,7 +740,8 @@ def test_prune_problems():
         "<stdin>:7: prune.only.capture_ids: capture_ids list is empty",
         "<stdin>:8: prune.only.networks[0]: '10.0.0.1/8' has host bits set; use 10.0.0.0/8 or 10.0.0.1/32",
         "<stdin>:8: prune.only.networks[1]: 'nope' is not a valid IP address or CIDR",
-        "<stdin>:9: prune.only.alias_regex: alias_regex '([' does not compile: unterminated character set at position 1",
+        "<stdin>:9: prune.only.alias_regex: alias_regex '([' does not compile: "
+        "unterminated character set at position 1",
         "<stdin>:10: prune.only.owner: unknown key 'owner'; allowed keys: capture_ids, networks, alias_regex",
         "<stdin>:11: prune.owner_tag: owner_tag must be one of tag1, tag2, tag3, tag4, got string 'tag5'",
         "<stdin>:12: prune.owner: owner must be a non-empty string, got string ''",
@@ -929,7 +931,8 @@ def test_dump_csv_and_json_shape():
         "ims-core,10.0.0.0,0,24,CAP101,true\npcscf01,10.0.1.10,5060,32,0,true\n"
     )
     text = dump_inventory(ROUND_TRIP[:1], "json")
-    assert text.startswith('{\n  "version": 1,\n  "aliases": [\n    {\n      "alias": "pcscf01",\n      "ip": "10.0.1.10"')
+    assert text.startswith('{\n  "version": 1,\n  "aliases": [\n    {\n      "alias": "pcscf01",\n      "ip": '
+                           '"10.0.1.10"')
 
 
 @pytest.mark.parametrize("fmt", ["yaml", "json"])

@@ -74,9 +74,8 @@ def test_second_holder_in_same_process_conflicts(tmp_path):
     # same process conflicts, exactly like another run would.
     path = tmp_path / "run.lock"
     with run_lock(path):
-        with pytest.raises(LockError) as info:
-            with run_lock(path):
-                pytest.fail("second holder must not get the lock")
+        with pytest.raises(LockError) as info, run_lock(path):
+            pytest.fail("second holder must not get the lock")
         assert f"pid {os.getpid()}" in str(info.value)
     with run_lock(path):  # released by the first holder's exit
         pass
@@ -84,9 +83,8 @@ def test_second_holder_in_same_process_conflicts(tmp_path):
 
 def test_lock_released_when_the_body_raises(tmp_path):
     path = tmp_path / "run.lock"
-    with pytest.raises(RuntimeError):
-        with run_lock(path):
-            raise RuntimeError("boom")
+    with pytest.raises(RuntimeError), run_lock(path):
+        raise RuntimeError("boom")
     with run_lock(path):
         pass
 
@@ -102,10 +100,8 @@ def test_parent_directories_are_created_private(tmp_path):
 
 def test_lock_error_is_a_homer_sync_error_with_exit_code_1(tmp_path):
     path = tmp_path / "run.lock"
-    with run_lock(path):
-        with pytest.raises(HomerSyncError) as info:
-            with run_lock(path):
-                pass
+    with run_lock(path), pytest.raises(HomerSyncError) as info, run_lock(path):
+        pass
     assert isinstance(info.value, LockError)
     assert info.value.exit_code == 1
     assert info.value.path == path
@@ -120,9 +116,8 @@ def test_message_without_holder_details(tmp_path):
     path.write_text("not json")
     with open(path, "a") as other:
         fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        with pytest.raises(LockError) as info:
-            with run_lock(path):
-                pass
+        with pytest.raises(LockError) as info, run_lock(path):
+            pass
     assert str(info.value) == (
         f"another homer-sync run holds the lock {path}; retry later or raise --lock-wait"
     )
@@ -134,9 +129,8 @@ def test_message_without_holder_details(tmp_path):
 
 def test_other_process_holds_the_lock_wait_0(holder):
     proc, path = holder
-    with pytest.raises(LockError) as info:
-        with run_lock(path, wait=0):
-            pytest.fail("must not get the lock")
+    with pytest.raises(LockError) as info, run_lock(path, wait=0):
+        pytest.fail("must not get the lock")
     message = str(info.value)
     assert re.fullmatch(
         rf"another homer-sync run holds the lock {re.escape(str(path))} "
@@ -148,9 +142,8 @@ def test_other_process_holds_the_lock_wait_0(holder):
 
 def test_other_process_holds_the_lock_past_the_wait(holder):
     proc, path = holder
-    with pytest.raises(LockError, match=rf"\(pid {proc.pid}, since "):
-        with run_lock(path, wait=0.3, poll=0.05):
-            pytest.fail("must not get the lock")
+    with pytest.raises(LockError, match=rf"\(pid {proc.pid}, since "), run_lock(path, wait=0.3, poll=0.05):
+        pytest.fail("must not get the lock")
 
 
 def test_lock_is_free_after_the_holder_releases(holder):

@@ -140,7 +140,8 @@ def test_duplicates_keep_exact_match_over_lower_guid():
     other = A("10.0.0.1", "other", guid="00000000-2")
     plan = build_plan([A("10.0.0.1", "want")], [other, exact])
     assert plan.updates == ()
-    assert plan.deletes == (Delete(before=other, reason="duplicate of 10.0.0.1/32 port 5060 capture 0 (kept ffff0000)"),)
+    assert plan.deletes == (Delete(before=other,
+                                   reason="duplicate of 10.0.0.1/32 port 5060 capture 0 (kept ffff0000)"),)
     assert plan.unchanged_count == 1
 
 
@@ -216,7 +217,8 @@ def test_junk_on_the_server_never_crashes():
     junk = [
         Alias.from_server(ip="not-an-ip", mask=99, port=-1, capture_id="0", name="a", status=True, guid=guids(1)),
         Alias.from_server(ip="10.0.0.1", mask=99, port=70000, capture_id="", name="", status=False, guid=guids(2)),
-        Alias.from_server(ip="fe80::1%eth0", mask=64, port=0, capture_id="x" * 30, name="b\n|", status=1, guid=guids(4)),
+        Alias.from_server(ip="fe80::1%eth0", mask=64, port=0, capture_id="x" * 30, name="b\n|", status=1,
+                          guid=guids(4)),
         Alias.from_server(ip="", mask=0, port=0, capture_id="0", name="c", status=0, guid=guids(3)),
     ]
     plan = build_plan([A("10.0.0.1", "x")], junk, prune=True)
@@ -407,7 +409,8 @@ def _broken(mutate):
          "invalid plan file: summary says 5 to delete but the plan lists 2"),
         (_broken(lambda d: d["changes"][0].update(action="rename")),
          "invalid plan file: changes[0]: unknown action 'rename' (expected create, update or delete)"),
-        (_broken(lambda d: d["changes"][0].update(before={})), "invalid plan file: changes[0]: a create has no 'before'"),
+        (_broken(lambda d: d["changes"][0].update(before={})),
+         "invalid plan file: changes[0]: a create has no 'before'"),
         (_broken(lambda d: d["changes"][3].update(after={})), "invalid plan file: changes[3]: a delete has no 'after'"),
         (_broken(lambda d: d["changes"][3]["before"].pop("guid")),
          "invalid plan file: changes[3].before: 'guid' is missing, so the change cannot be applied"),

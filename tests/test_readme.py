@@ -196,7 +196,8 @@ class Session:
                                     prog_name="homer-sync", catch_exceptions=False)
         allowed = {0, 2} if "--detailed-exitcode" in args else {0}
         assert result.exit_code in allowed, (
-            f"{where}: homer-sync {' '.join(args)} exited {result.exit_code}, expected {sorted(allowed)}:\n{result.output}"
+            f"{where}: homer-sync {' '.join(args)} exited {result.exit_code}, "
+            f"expected {sorted(allowed)}:\n{result.output}"
         )
         if stdout_file:
             Path(stdout_file).write_text(result.stdout)
@@ -306,7 +307,8 @@ def test_exit_codes_table_matches_help():
 
 
 def test_readme_json_schema_matches_the_real_output(session):
-    blocks = [json.loads("\n".join(lines)) for language, _, lines in code_blocks(README.read_text()) if language == "json"]
+    blocks = [json.loads("\n".join(lines)) for language, _,
+              lines in code_blocks(README.read_text()) if language == "json"]
     plan_doc, apply_doc = blocks
     result = CliRunner().invoke(cli, ["plan", "--prune", "--output", "json", "inventory.yaml"])
     real = json.loads(result.stdout)

@@ -65,7 +65,8 @@ def test_plain(plan):
     assert render(plan, "plain") == (
         "create  10.0.1.10/32     port 5060  capture 0       pcscf01\n"
         "update  10.0.2.0/24      port 0     capture CAP101  sbc -> sbc-a (inactive)\n"
-        "delete  10.0.4.1/32      port 5060  capture 0       dup  # duplicate of 10.0.4.1/32 port 5060 capture 0 (kept 44444444)\n"
+        "delete  10.0.4.1/32      port 5060  capture 0       dup  "
+        "# duplicate of 10.0.4.1/32 port 5060 capture 0 (kept 44444444)\n"
         "delete  2001:db8::9/128  port 5061  capture 0       stale  # not in the inventory (prune)\n"
         "Plan: 1 to create, 1 to update, 2 to delete, 2 unchanged.\n"
     )
@@ -106,7 +107,8 @@ def test_markdown(plan):
         "| action | address | port | capture | name | reason |\n"
         "|---|---|---|---|---|---|\n"
         "| create | 10.0.1.10/32 | 5060 | 0 | pcscf01 | not on the server |\n"
-        "| update | 10.0.2.0/24 | 0 | CAP101 | sbc -> sbc-a (inactive) | name 'sbc' -> 'sbc-a', status active -> inactive |\n"
+        "| update | 10.0.2.0/24 | 0 | CAP101 | sbc -> sbc-a (inactive) "
+        "| name 'sbc' -> 'sbc-a', status active -> inactive |\n"
         "| delete | 10.0.4.1/32 | 5060 | 0 | dup | duplicate of 10.0.4.1/32 port 5060 capture 0 (kept 44444444) |\n"
         "| delete | 2001:db8::9/128 | 5061 | 0 | stale | not in the inventory (prune) |\n"
     )
@@ -122,7 +124,8 @@ def test_markdown_escapes_names():
     plan = build_plan([A("10.0.0.1", "a|b *c* _d_ `e` <f> [g] \\h\nnl")], [])
     row = render(plan, "markdown").splitlines()[-1]
     assert row == (
-        "| create | 10.0.0.1/32 | 5060 | 0 | a\\|b \\*c\\* \\_d\\_ \\`e\\` \\<f> \\[g\\] \\\\h\\\\nnl | not on the server |"
+        "| create | 10.0.0.1/32 | 5060 | 0 "
+        "| a\\|b \\*c\\* \\_d\\_ \\`e\\` \\<f> \\[g\\] \\\\h\\\\nnl | not on the server |"
     )
     assert md_escape("x|y") == "x\\|y"
 

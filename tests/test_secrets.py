@@ -88,10 +88,12 @@ def test_no_secret_in_any_output_log_error_or_file(tmp_path, output_guard):
         v3.fail_next(1, 400, body=json.dumps({"message": f"bad token {v3_token}"}), method="GET")
         result = cli_run(v3, "-v", "plan", str(inv), env={**token_env, "HOMER_TOKEN": v3_token})
         assert result.exit_code == 1 and "***" in result.output
-        assert cli_run(v3, "-v", "apply", "--yes", str(inv), env={**token_env, "HOMER_TOKEN": "x" + v3_token}).exit_code == 1
+        assert cli_run(v3, "-v", "apply", "--yes", str(inv), env={**token_env,
+                                                                  "HOMER_TOKEN": "x" + v3_token}).exit_code == 1
         v4.fail_next(1, 401, body=json.dumps({"error": "unauthorized", "message": f"token {v4_token} expired"}),
                      method="POST", path_prefix="/api/v4/aliases")
-        result = cli_run(v4, "-v", "apply", "--yes", "--output", "json", str(inv), env={**token_env, "HOMER_TOKEN": v4_token})
+        result = cli_run(v4, "-v", "apply", "--yes", "--output", "json", str(inv),
+                         env={**token_env, "HOMER_TOKEN": v4_token})
         assert result.exit_code == 1
         assert cli_run(v4, "-v", "apply", "--yes", str(inv)).exit_code == 0  # password login, Bearer
         # 6. a real process, verbose, with a retried failure on the way

@@ -81,7 +81,8 @@ def test_auto_detects_v4_and_check_reports_it(v4, tmp_path):
     assert auto.exit_code == 0, auto.output
     assert json.loads(auto.output) == {"server": v4.url, "api": "v4", "auth": "password", "admin": True, "aliases": 1}
     # The cost of auto-detection on v4: one refused v3 login.
-    assert v4.request_log == [("POST", "/api/v3/auth", 404), ("POST", "/api/v4/auth/sessions", 201), ("GET", "/api/v4/aliases", 200)]
+    assert v4.request_log == [
+        ("POST", "/api/v3/auth", 404), ("POST", "/api/v4/auth/sessions", 201), ("GET", "/api/v4/aliases", 200)]
 
     v4.reset_stats()
     pinned = invoke(v4, tmp_path, "--api", "v4", "check")
@@ -202,7 +203,8 @@ aliases:
 
     exported = invoke(v4, tmp_path, "export")
     assert exported.exit_code == 0, exported.output
-    round_trip = invoke(v4, tmp_path, "plan", "--prune", "--detailed-exitcode", write(tmp_path, exported.output, "exported.yaml"))
+    exported_file = write(tmp_path, exported.output, "exported.yaml")
+    round_trip = invoke(v4, tmp_path, "plan", "--prune", "--detailed-exitcode", exported_file)
     assert round_trip.exit_code == 0, round_trip.output
 
 
@@ -237,7 +239,8 @@ def test_owner_marks_creates_and_prune_deletes_only_marked_aliases(v4, tmp_path)
     assert sorted(after) == ["brand-new", "kept-mine", "mine-out-of-scope", "stale-mine-wrong-tag",
                              "stale-other-owner", "stale-unmarked"]
     assert after["brand-new"]["tag4"] == "ci-pipeline"
-    assert {key: after["brand-new"][key] for key in TAG_KEYS if key != "tag4"} == dict.fromkeys(("custom_image", "tag1", "tag2", "tag3"), "")
+    other_tags = {key: after["brand-new"][key] for key in TAG_KEYS if key != "tag4"}
+    assert other_tags == dict.fromkeys(("custom_image", "tag1", "tag2", "tag3"), "")
     assert (after["kept-mine"]["tag4"], after["kept-mine"]["tag1"]) == ("ci-pipeline", "keep-me")
     assert [m for m, _ in writes(v4)] == ["POST", "DELETE"]
 
@@ -246,7 +249,8 @@ def test_owner_marks_creates_and_prune_deletes_only_marked_aliases(v4, tmp_path)
 
 
 def test_owner_tag_is_configurable(v4, tmp_path):
-    v4.seed([alias("marked-in-tag4", "10.0.5.6", tag4="ci-pipeline"), alias("marked-in-tag2", "10.0.5.7", tag2="ci-pipeline")])
+    v4.seed([alias("marked-in-tag4", "10.0.5.6", tag4="ci-pipeline"), alias("marked-in-tag2", "10.0.5.7",
+                                                                            tag2="ci-pipeline")])
     inv = write(tmp_path, OWNED.replace("  owner: ci-pipeline\n", "  owner: ci-pipeline\n  owner_tag: tag2\n"))
     result = invoke(v4, tmp_path, "apply", "--yes", inv)
     assert result.exit_code == 0, result.output
@@ -294,7 +298,8 @@ def write_csv(tmp_path, items, name):
         out = csv.writer(handle)
         out.writerow(["alias", "ip", "port", "mask", "capture_id", "status"])
         for item in items:
-            out.writerow([item["alias"], item["ip"], item["port"], item["mask"], item["captureID"], str(item["status"]).lower()])
+            out.writerow([item["alias"], item["ip"], item["port"], item["mask"], item["captureID"],
+                          str(item["status"]).lower()])
     return str(path)
 
 
@@ -310,7 +315,8 @@ def test_5000_aliases_no_op_plan_sees_every_alias(tmp_path):
         homer.seed(items)
         result = invoke(homer, tmp_path, "plan", inv, "--output", "json", "--detailed-exitcode")
         assert result.exit_code == 0, result.output
-        assert json.loads(result.stdout)["summary"] == {"create": 0, "update": 0, "delete": 0, "unchanged": 5000, "existing": 5000, "desired": 5000}
+        assert json.loads(result.stdout)["summary"] == {"create": 0, "update": 0, "delete": 0, "unchanged": 5000,
+                                                        "existing": 5000, "desired": 5000}
         log = homer.request_log
         print(f"\nno-op plan of 5,000 aliases on v4 (auto-detected): {len(log)} requests")
         assert len(log) == NOOP_5000_REQUESTS
@@ -338,7 +344,8 @@ def test_5000_aliases_prune_deletes_exactly_the_undeclared(tmp_path):
         assert result.exit_code == 0, result.output
         expected = {f"/api/v4/aliases/{items[i]['guid']}" for i in undeclared}
         assert sorted(writes(homer)) == sorted(("DELETE", path) for path in expected)
-        assert {a["guid"] for a in homer.aliases()} == {item["guid"] for i, item in enumerate(items) if i not in undeclared}
+        assert {a["guid"] for a in homer.aliases()} == {item["guid"] for i,
+                                                        item in enumerate(items) if i not in undeclared}
 
 
 def test_a_list_that_cannot_be_proven_complete_is_refused(tmp_path):
@@ -346,7 +353,8 @@ def test_a_list_that_cannot_be_proven_complete_is_refused(tmp_path):
     # opposite guid windows of 1,000 cannot cover 2,100. Nothing may be planned from that.
     crowded = [alias(f"port-{port}", "10.0.0.1", port=port) for port in range(1, 2101)]
     others = [alias("pcscf01", "10.0.1.10"), alias("stale", "10.0.1.11")]
-    inv = write(tmp_path, "version: 1\naliases:\n  - {alias: pcscf01, ip: 10.0.1.10, port: 5060}\n  - {alias: added, ip: 10.0.1.12, port: 5060}\n")
+    inv = write(tmp_path, "version: 1\naliases:\n  - {alias: pcscf01, ip: 10.0.1.10, port: 5060}\n  - {alias: added, "
+                          "ip: 10.0.1.12, port: 5060}\n")
     with HomerEmulator(api="v4", list_cap=1000) as homer:
         homer.seed(crowded + others)
         before = homer.aliases()

@@ -86,9 +86,8 @@ def _convert(kind: str, value):
     elif kind in ("int", "*int"):
         if isinstance(value, int) and not isinstance(value, bool) and INT64_MIN <= value <= INT64_MAX:
             return value
-    elif kind in ("bool", "*bool"):
-        if isinstance(value, bool):
-            return value
+    elif kind in ("bool", "*bool") and isinstance(value, bool):
+        return value
     raise BindError(f"cannot unmarshal {type(value).__name__} into a field of kind {kind}")
 
 

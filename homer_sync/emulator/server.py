@@ -7,6 +7,7 @@ and slow answers (``latency``) overlap instead of queueing.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
@@ -74,7 +75,7 @@ class HomerEmulator:
         return f"<HomerEmulator {self.api} {state}>"
 
     # lifecycle -------------------------------------------------------------
-    def start(self) -> "HomerEmulator":
+    def start(self) -> HomerEmulator:
         if self._server is not None:
             return self
         server_class = _Server6 if ":" in self.host else _Server
@@ -102,14 +103,12 @@ class HomerEmulator:
         with self._stats_lock:
             sockets = list(self._open_sockets)
         for sock in sockets:  # wake handler threads idling on keep-alive connections
-            try:
+            with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
         if self._thread is not None:
             self._thread.join(timeout=5)
 
-    def __enter__(self) -> "HomerEmulator":
+    def __enter__(self) -> HomerEmulator:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -277,7 +276,7 @@ class HomerEmulator:
         with self._stats_lock:
             self._log.append((method, path, status))
 
-    def _serve(self, handler: "_Handler", req: Request) -> None:
+    def _serve(self, handler: _Handler, req: Request) -> None:
         if self._latency:
             time.sleep(self._latency)
         method, path = req.method, req.path
@@ -387,7 +386,8 @@ class _Handler(BaseHTTPRequestHandler):
             phrase = HTTPStatus(response.status).phrase
         except ValueError:
             phrase = ""
-        lines = [f"HTTP/1.1 {response.status} {phrase}", f"Date: {formatdate(self.server.emulator.clock().timestamp(), usegmt=True)}"]
+        lines = [f"HTTP/1.1 {response.status} {phrase}",
+                 f"Date: {formatdate(self.server.emulator.clock().timestamp(), usegmt=True)}"]
         if response.content_type:
             lines.append(f"Content-Type: {response.content_type}")
         lines.append("Vary: Origin")

@@ -85,15 +85,15 @@ class V4Api:
                 return self.list_aliases(req)
             return self.admin_only(principal) or self.create_alias(req)
         prefix = "/api/v4/aliases/"
-        if path.startswith(prefix) and "/" not in path[len(prefix):] and len(path) > len(prefix):
-            if method in ("PUT", "DELETE"):
-                principal = self.authenticate(req)
-                if isinstance(principal, Response):
-                    return principal
-                guid = unquote(path[len(prefix):])
-                if method == "PUT":
-                    return self.admin_only(principal) or self.update_alias(req, guid)
-                return self.admin_only(principal) or self.delete_alias(guid)
+        is_alias_path = path.startswith(prefix) and "/" not in path[len(prefix):] and len(path) > len(prefix)
+        if is_alias_path and method in ("PUT", "DELETE"):
+            principal = self.authenticate(req)
+            if isinstance(principal, Response):
+                return principal
+            guid = unquote(path[len(prefix):])
+            if method == "PUT":
+                return self.admin_only(principal) or self.update_alias(req, guid)
+            return self.admin_only(principal) or self.delete_alias(guid)
         return echo_error(404, "Not Found")
 
     # authentication --------------------------------------------------------

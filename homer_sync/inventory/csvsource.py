@@ -36,7 +36,7 @@ def parse_csv(f: FileProblems, text: str) -> list[Entry]:
         if len(row) > len(header):
             f.error(line, None, f"row has {len(row)} cells but the header has {len(header)} columns")
             continue
-        cells = dict(zip(header, row))
+        cells = dict(zip(header, row, strict=False))  # a short row leaves the last columns empty
         entry = _csv_entry(f, cells, line)
         if entry is not None:
             entries.append(entry)

@@ -22,7 +22,7 @@ _YAML_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029\ud800-\udfff\ufeff\ufffe\uffff
 
 def _escape_unsafe(text: str) -> str:
     """Escape characters JSON leaves raw but YAML readers refuse or fold."""
-    return _YAML_UNSAFE.sub(lambda m: "\\u%04x" % ord(m.group()), text)
+    return _YAML_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def _yaml_scalar(value, flow: bool = False) -> str:

@@ -11,8 +11,16 @@ from dataclasses import dataclass
 from .keys import check_keys, field, key_line
 from .problems import INVALID, FileProblems, describe, each, places, quote
 from .values import (
-    family, host_bits_message, host_mask, parse_address, parse_capture_id, parse_host, parse_mask, parse_name,
-    parse_port, parse_status,
+    family,
+    host_bits_message,
+    host_mask,
+    parse_address,
+    parse_capture_id,
+    parse_host,
+    parse_mask,
+    parse_name,
+    parse_port,
+    parse_status,
 )
 
 DEFAULT_KEYS = ("capture_id", "port", "status")
@@ -101,7 +109,7 @@ def parse_entry(f: FileProblems, entry, line, index: int, defaults: dict) -> Ent
         if parsed is None:
             ok = False
         else:
-            hosts = [(host, *place) for host, place in zip(parsed, places(value, host_line, host_path))]
+            hosts = [(host, *place) for host, place in zip(parsed, places(value, host_line, host_path), strict=True)]
     if not ok:
         return None
     name_line = key_line(entry, "alias") if "alias" in entry else line
@@ -124,7 +132,7 @@ def entry_prefixes(f: FileProblems, entry, path, mask, out: list) -> bool:
         f.error(mask_line, f"{path}.mask", "mask is only allowed with plain IPs; a CIDR carries its own mask")
         return False
     ok = True
-    for (addr, _), where in zip(parsed, places(value, ip_line, ip_path)):
+    for (addr, _), where in zip(parsed, places(value, ip_line, ip_path), strict=True):
         if mask > addr.max_prefixlen:
             f.error(mask_line, f"{path}.mask", f"mask {mask} is out of range for {family(addr.version)} "
                     f"{addr.compressed} (0-{addr.max_prefixlen})")

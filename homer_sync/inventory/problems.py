@@ -108,5 +108,5 @@ def each(f: FileProblems, value, line, path, parse, what: str):
         f.error(line, path, f"{what} list is empty")
         return None
     out = [one(f, item, item_line, item_path, parse)
-           for item, (item_line, item_path) in zip(value, places(value, line, path))]
+           for item, (item_line, item_path) in zip(value, places(value, line, path), strict=True)]
     return None if INVALID in out else out

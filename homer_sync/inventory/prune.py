@@ -53,9 +53,7 @@ class PruneConfig:
                 for net in self.networks
             ):
                 return False
-        if self.alias_regex is not None and not re.search(self.alias_regex, alias.name):
-            return False
-        return True
+        return self.alias_regex is None or re.search(self.alias_regex, alias.name) is not None
 
 
 def parse_prune(f: FileProblems, node, line) -> PruneConfig | None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import socket
-from typing import Callable
+from collections.abc import Callable
 
 Resolver = Callable[[str], "list[str]"]
 
@@ -32,4 +32,4 @@ def resolve_all(hosts: list[str], resolver: Resolver) -> dict:
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(max_workers=min(16, len(hosts))) as pool:
-        return dict(zip(hosts, pool.map(one, hosts)))
+        return dict(zip(hosts, pool.map(one, hosts), strict=True))

@@ -82,7 +82,8 @@ def parse_address(value):
         raise Invalid(f"{quote(value)}: the prefix length must be a number 0-{addr.max_prefixlen}")
     mask = int(prefix_text)
     if mask > addr.max_prefixlen:
-        raise Invalid(f"{quote(value)}: mask {mask} is out of range for {family(addr.version)} (0-{addr.max_prefixlen})")
+        raise Invalid(f"{quote(value)}: mask {mask} is out of range for {family(addr.version)} "
+                      f"(0-{addr.max_prefixlen})")
     if int(addr) & host_mask(addr, mask):
         raise Invalid(host_bits_message(quote(value), addr, mask))
     return addr, mask
