@@ -28,6 +28,52 @@ class Problem:
         return ": ".join(parts)
 
 
+class Unquoted(str):
+    """An unquoted YAML value kept as written, which YAML 1.1 would have read as ``yaml11``.
+
+    ``0101``, ``1:30``, ``0x10``, ``yes``, ``.inf`` or ``2024-01-01`` stay text (as YAML 1.2
+    reads them); a field that wants a number or a boolean refuses them and says why.
+    """
+
+    yaml11: object
+
+    def __new__(cls, text: str, yaml11):
+        value = super().__new__(cls, text)
+        value.yaml11 = yaml11
+        return value
+
+    def reading(self) -> str:
+        """What YAML 1.1 makes of it: "the octal number 8", "true", "a date"."""
+        value = self.yaml11
+        if isinstance(value, bool):
+            return str(value).lower()
+        if isinstance(value, int):
+            digits = self.lstrip("+-")
+            if digits[:2].lower() in ("0x", "0b"):
+                base = "hexadecimal" if digits[1] in "xX" else "binary"
+            elif ":" in digits:
+                base = "base-60"
+            elif len(digits) > 1 and digits[0] == "0" and "_" not in digits:
+                base = "octal"
+            else:
+                base = ""
+            return f"the {base + ' ' if base else ''}number {value}"
+        if isinstance(value, float):
+            if value != value:
+                return "not-a-number"
+            return "infinity" if value in (float("inf"), float("-inf")) else f"the number {value!r}"
+        return f"a {type(value).__name__}"
+
+    def advice(self) -> str:
+        """How to write what was probably meant, for a field that wants a number or a boolean."""
+        if isinstance(self.yaml11, bool):
+            return "; write true or false"
+        digits = self.lstrip("+-")
+        if digits.isdigit():
+            return f"; write {int(self)}"
+        return "; write a plain decimal number" if isinstance(self.yaml11, (int, float)) else ""
+
+
 class Invalid(Exception):
     """A value is wrong; the caller knows where."""
 
@@ -51,6 +97,8 @@ def quote(value: str) -> str:
 def describe(value) -> str:
     if value is None:
         return "nothing (null)"
+    if isinstance(value, Unquoted):
+        return f"{value}, which YAML 1.1 reads as {value.reading()}"
     if isinstance(value, bool):
         return f"boolean {str(value).lower()}"
     if isinstance(value, int):
@@ -68,6 +116,8 @@ def describe(value) -> str:
 
 def wrong_type(value, expected: str, hint: str = "") -> Invalid:
     """The error for a value of the wrong type: "<expected>, got <what it is><hint>"."""
+    if not hint and isinstance(value, Unquoted):
+        hint = value.advice()
     return Invalid(f"{expected}, got {describe(value)}{hint}")
 
 

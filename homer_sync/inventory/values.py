@@ -96,7 +96,7 @@ def parse_network(value):
 
 def parse_port(value) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        hint = "; remove the quotes" if isinstance(value, str) and DIGITS.fullmatch(value.strip()) else ""
+        hint = "; remove the quotes" if type(value) is str and DIGITS.fullmatch(value.strip()) else ""
         raise wrong_type(value, "port must be an integer 0-65535", hint)
     if not 0 <= value <= 65535:
         raise Invalid(f"port {value} is out of range (0-65535)")
@@ -132,7 +132,7 @@ def parse_name(value) -> str:
         raise Invalid("alias name must not be empty")
     if len(value) > MAX_NAME_LENGTH:
         raise Invalid(f"alias name is {len(value)} characters; HOMER stores at most {MAX_NAME_LENGTH}")
-    return value
+    return str(value)  # an Unquoted name is kept as written, as plain text
 
 
 parse_status = boolean("status")

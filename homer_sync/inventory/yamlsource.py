@@ -9,19 +9,7 @@ from __future__ import annotations
 import yaml
 
 from .problems import FileProblems
-
-
-class _Map(dict):
-    """A mapping that remembers its own line and the line of each key."""
-
-    __slots__ = ("line", "key_lines", "duplicates")
-
-
-class _Seq(list):
-    """A sequence that remembers its own line and the line of each item."""
-
-    __slots__ = ("line", "item_lines")
-
+from .yamlnodes import new_map, new_seq, plain_scalar
 
 try:  # libyaml parses about ten times faster than the pure-Python parser.
     _BaseLoader = yaml.CSafeLoader
@@ -34,6 +22,7 @@ _SCALAR_TAGS = frozenset(
     "tag:yaml.org,2002:" + name for name in ("null", "bool", "int", "float", "str", "binary", "timestamp")
 )
 _TEXT_TAGS = (_MERGE_TAG, "tag:yaml.org,2002:value")
+_MERGE_KEY = "<<"
 _NO_KEY = object()
 _MERGE = object()
 
@@ -63,8 +52,9 @@ def _load_yaml_with_lines(text: str):
 
     Built straight from the parser's events: libyaml's composer plus the
     generic constructor cost several times more than this for big files.
-    Semantics follow SafeLoader (implicit tags, anchors, ``<<`` merge keys);
-    duplicate keys are recorded on the mapping for the validator to report.
+    Semantics follow SafeLoader (anchors, ``<<`` merge keys, explicit tags) except
+    for unquoted scalars, which yamlnodes.plain_scalar reads (never YAML 1.1's
+    octal, base 60, yes/no...); duplicate keys are recorded on the mapping for the validator to report.
     """
     loader = _BaseLoader(text)
     try:
@@ -75,7 +65,6 @@ def _load_yaml_with_lines(text: str):
 
 def _build_from_events(loader):
     get_event = loader.get_event
-    tags: dict = {}  # plain scalar text -> implicit tag
     scalars: dict = {}  # (tag, text) -> constructed non-string value
     anchors: dict = {}
     stack: list = []  # frames: [container, key, key_line, merges]
@@ -117,13 +106,13 @@ def _build_from_events(loader):
         if kind is yaml.ScalarEvent:
             tag, text = event.tag, event.value
             if tag is None or tag == "!":
-                if event.implicit[0]:
-                    tag = tags.get(text)
-                    if tag is None:
-                        tag = tags[text] = loader.resolve(yaml.ScalarNode, text, (True, False))
+                if not event.implicit[0]:
+                    value = text  # quoted
+                elif text == _MERGE_KEY and stack and stack[-1][1] is _NO_KEY:
+                    value = _MERGE
                 else:
-                    tag = _STR_TAG
-            if tag == _STR_TAG:
+                    value = plain_scalar(text)
+            elif tag == _STR_TAG:
                 value = text
             elif tag == _MERGE_TAG and stack and stack[-1][1] is _NO_KEY:
                 value = _MERGE
@@ -145,13 +134,8 @@ def _build_from_events(loader):
             if event.tag not in (None, "!", expected):
                 raise _yaml_error(f"unsupported tag {event.tag!r}", event.start_mark)
             check_key(event, [])
-            if is_map:
-                value = _Map()
-                value.key_lines, value.duplicates = {}, []
-            else:
-                value = _Seq()
-                value.item_lines = []
-            value.line = event.start_mark.line + 1
+            line = event.start_mark.line + 1
+            value = new_map(line) if is_map else new_seq(line)
             if event.anchor is not None:
                 anchors[event.anchor] = value
             attach(value, value.line)
