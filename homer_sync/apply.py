@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -23,11 +23,12 @@ from homer_sync.errors import (
     PermissionDeniedError,
 )
 from homer_sync.model import Alias
+from homer_sync.plan import Change
 
 
 @dataclass(frozen=True)
 class ChangeOutcome:
-    change: object
+    change: Change
     ok: bool
     error: str | None = None
     note: str | None = None
@@ -110,7 +111,7 @@ def _run_phase(client, changes: Sequence, *, concurrency: int, stop: threading.E
     outcomes: list[ChangeOutcome] = []
     pending = list(changes)
     pending.reverse()
-    in_flight = set()
+    in_flight: set[Future[ChangeOutcome]] = set()
     with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
         while pending or in_flight:
             while pending and len(in_flight) < concurrency and not (stop.is_set() or halt.is_set()):
@@ -145,7 +146,7 @@ def _resolve_ambiguous_creates(client, outcomes: list[ChangeOutcome], progress: 
         return [undecided.get(id(o), o) for o in outcomes]
     resolved = {}
     for outcome in ambiguous:
-        alias = outcome.change.after
+        alias = outcome.change.alias  # a create's new alias
         if (alias.identity, alias.attributes) in present:
             resolved[id(outcome)] = ChangeOutcome(outcome.change, ok=True,
                                                   note="confirmed by re-listing after a lost answer")

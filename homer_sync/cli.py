@@ -10,6 +10,7 @@ import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -23,6 +24,9 @@ from homer_sync.errors import (
     InventoryError,
     UnsafePlanError,
 )
+
+if TYPE_CHECKING:  # for annotations only: the commands import the library lazily
+    from homer_sync.apply import ApplyResult
 
 EXIT_CODES_HELP = """\b
 Exit codes:
@@ -437,7 +441,7 @@ def _execute(app: App, job, *, url, output, force, yes, reads_stdin, concurrency
         return _apply_job(app, job, url=url, fmt=fmt, force=force, yes=yes, reads_stdin=reads_stdin,
                           concurrency=concurrency, backup_dir=backup_dir)
     # --output json: one document, the plan plus what the apply did (null when nothing was applied).
-    outcome = []
+    outcome: list[ApplyResult] = []
     try:
         return _apply_job(app, job, url=url, fmt=fmt, force=force, yes=yes, reads_stdin=reads_stdin,
                           concurrency=concurrency, backup_dir=backup_dir, collect=outcome)

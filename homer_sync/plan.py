@@ -26,6 +26,7 @@ import hashlib
 import json
 import operator
 import socket as _socket
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from fractions import Fraction
@@ -87,7 +88,10 @@ class Change:
     @property
     def alias(self) -> Alias:
         """The alias this change is about: the new state when there is one, else the old."""
-        return self.after if self.after is not None else self.before
+        alias = self.after if self.after is not None else self.before
+        if alias is None:  # every subclass sets one of the two
+            raise TypeError(f"{type(self).__name__} has neither a before nor an after alias")
+        return alias
 
     def sort_key(self) -> tuple:
         return (self.ORDER, model.sort_key(self.alias))  # what plans are sorted by
@@ -129,7 +133,7 @@ class Create(Change):
     ORDER: ClassVar[int] = 0
 
     @property
-    def before(self) -> None:
+    def before(self) -> None:  # type: ignore[override]  # a create never has a before
         return None
 
 
@@ -154,7 +158,7 @@ class Delete(Change):
     ORDER: ClassVar[int] = 2
 
     @property
-    def after(self) -> None:
+    def after(self) -> None:  # type: ignore[override]  # a delete never has an after
         return None
 
 
@@ -212,7 +216,7 @@ def _sort_changes(changes: Iterable[Change]) -> tuple:
 
 def _change_order(change: Change) -> tuple:
     # (ORDER, model.sort_key(alias)) flattened: the same order, compared faster.
-    return (change.ORDER, *flat_sort_key(change.after if change.after is not None else change.before))
+    return (change.ORDER, *flat_sort_key(change.alias))
 
 
 @dataclass(frozen=True)
@@ -314,7 +318,7 @@ class Plan:
 # -- building a plan --------------------------------------------------------------------------------
 
 
-def _ip_key(ip: str) -> tuple:
+def _ip_key(ip: str) -> tuple[int, int] | None:
     # Same value as model.sort_key's address part, ten times faster for the common case:
     # inet_pton is a pure C parser (no I/O) that agrees with ipaddress on every address it accepts.
     for family, version in ((_socket.AF_INET, 4), (_socket.AF_INET6, 6)):
@@ -416,8 +420,7 @@ def _require_unique_guids(existing: list) -> None:
     guids = [guid for guid in map(_GUID, existing) if guid is not None]
     if len(set(guids)) == len(guids):
         return
-    seen: set = set()
-    repeated = sorted({guid for guid in guids if guid in seen or seen.add(guid)})
+    repeated = sorted(guid for guid, count in Counter(guids).items() if count > 1)
     raise HomerSyncError(
         f"the server's alias list names guid {repeated[0]} more than once"
         + (f" (and {len(repeated) - 1} more)" if len(repeated) > 1 else "")

@@ -9,18 +9,24 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from homer_sync.errors import HomerSyncError, StalePlanError
 from homer_sync.model import Alias
 
+if TYPE_CHECKING:  # imported lazily at run time, like the functions below do
+    from homer_sync.api import HomerClient
+    from homer_sync.inventory import Inventory
+    from homer_sync.plan import Plan, SafetyLimits
+
 
 @dataclass
 class Job:
-    client: object
-    existing: list
-    plan: object
-    limits: object
-    inventory: object | None = None
+    client: HomerClient
+    existing: list[Alias]
+    plan: Plan
+    limits: SafetyLimits
+    inventory: Inventory | None = None
 
 
 def reject_owner_on_v3(prune_config, client) -> None:
