@@ -196,12 +196,30 @@ def _report_warnings(app: App, inventory) -> None:
         app.warn(str(warning))
 
 
-def _load(app: App, paths, *, resolve: bool = True):
-    from homer_sync.inventory import load_inventory
+def _log_request(method, path, status, ms):
+    click.echo(f"HTTP {method} {path} {status if status is not None else '-'} {ms:.0f}ms", err=True)
 
-    inventory = load_inventory(list(paths), stdin=sys.stdin, resolve_hosts=resolve)
+
+def _load(app: App, paths, *, resolve: bool = True, sources: bool = True):
+    inventory = _draft(app, paths, resolve=resolve).load(resolve_hosts=resolve, collect_sources=sources)
     _report_warnings(app, inventory)
     return inventory
+
+
+def _draft(app: App, paths, *, resolve: bool = True):
+    from dataclasses import replace
+
+    from homer_sync.inventory import open_inventory
+
+    draft = open_inventory(list(paths), stdin=sys.stdin, resolve_hosts=resolve)
+    return replace(draft, on_request=_log_request) if app.verbose else draft
+
+
+def _open(app: App, paths):
+    """The inventory checked before any request: complete when it has no sources; otherwise a
+    draft whose sources are read while HOMER lists its aliases (sync.plan_inventory)."""
+    draft = _draft(app, paths)
+    return draft if draft.source_specs else draft.load()
 
 
 def _read_password(conn: dict, app: App) -> str | None:
@@ -238,9 +256,6 @@ def _settings(app: App, command_level: dict, *, stdin_taken: bool = False):
     if conn.get("insecure"):
         app.warn("--insecure: HTTPS certificates are not verified")
 
-    def log_request(method, path, status, ms):
-        click.echo(f"HTTP {method} {path} {status if status is not None else '-'} {ms:.0f}ms", err=True)
-
     return ConnectionSettings(
         url=conn["url"],
         username=conn.get("username"),
@@ -252,7 +267,7 @@ def _settings(app: App, command_level: dict, *, stdin_taken: bool = False):
         retries=3 if conn.get("retries") is None else conn["retries"],
         ca_bundle=conn.get("ca_bundle"),
         insecure=bool(conn.get("insecure")),
-        on_request=log_request if app.verbose else None,
+        on_request=_log_request if app.verbose else None,
     )
 
 
@@ -304,22 +319,44 @@ output_option = click.option(
 @cli.command()
 @inventory_argument
 @click.option("--no-resolve", is_flag=True, help="Do not resolve host: entries (offline check).")
+@click.option("--no-sources", is_flag=True,
+              help="Check the sources: blocks but do not read the sources (offline check).")
+@click.option("--show-sources", is_flag=True,
+              help="Print the entries each source produced (YAML, origin as a comment).")
 @click.pass_obj
-def validate(app: App, inventory, no_resolve):
-    """Parse, validate and lint inventory files; print the expanded alias count. No network.
+def validate(app: App, inventory, no_resolve, no_sources, show_sources):
+    """Parse, validate and lint inventory files; print the expanded alias count. No HOMER access.
+
+    Inventory sources (NetBox, DNS, Kamailio, commands) are read unless
+    --no-sources is given.
 
     \b
     Example:
       homer-sync validate inventory.yaml extra-hosts.csv
+      homer-sync validate --show-sources inventory.sources.yaml
     """
-    loaded = _load(app, inventory, resolve=not no_resolve)
+    from homer_sync.inventory import dump_collected
+
+    if show_sources and no_sources:
+        raise click.UsageError("--show-sources needs the sources read; drop --no-sources")
+    draft = _draft(app, inventory, resolve=not no_resolve)
+    loaded = draft.load(resolve_hosts=not no_resolve, collect_sources=not no_sources)
+    _report_warnings(app, loaded)
+    if show_sources:
+        click.echo(dump_collected(loaded.collected), nl=False)
     count = len(loaded.aliases)
     line = f"{', '.join(loaded.sources)}: valid, {count} alias{'es' if count != 1 else ''}"
     if loaded.warnings:
         line += f", {len(loaded.warnings)} warning{'s' if len(loaded.warnings) != 1 else ''}"
     if loaded.unresolved_hosts:
         line += f" ({len(loaded.unresolved_hosts)} host entries not resolved)"
-    if not app.quiet:
+    if loaded.collected:
+        line += f" ({sum(len(c.entries) for c in loaded.collected)} entries from {len(loaded.collected)} source(s))"
+    elif draft.source_specs:
+        line += " (sources not read)"
+    if show_sources:
+        app.info(line)
+    elif not app.quiet:
         click.echo(line)
 
 
@@ -344,12 +381,13 @@ def plan(app: App, inventory, prune, output, detailed_exitcode, out, force, **kw
     """
     from homer_sync.sync import plan_inventory, save_plan
 
-    loaded = _load(app, inventory)
+    loaded = _open(app, inventory)
     client, url = _connect(app, _pop_connection(kwargs), stdin_taken="-" in inventory)
     try:
         job = plan_inventory(loaded, client, prune=prune)
     finally:
         client.close()
+    _report_warnings(app, job.inventory)
     _render(job.plan, app, output, {"server": url, "api": client.api_version})
     _check_safety(app, job, force)
     if out:
@@ -405,7 +443,7 @@ def apply(app: App, inventory, plan_file, prune, yes, force, concurrency, backup
         raise click.UsageError("--prune has no effect with --plan: the saved plan already says what to delete")
     if not plan_file and not inventory:
         raise click.UsageError("give inventory files, or --plan FILE")
-    loaded = None if plan_file else _load(app, inventory)
+    loaded = None if plan_file else _open(app, inventory)
     client, url = _connect(app, _pop_connection(kwargs), pool_size=concurrency, stdin_taken="-" in inventory)
     try:
         with _run_lock(app):
@@ -413,6 +451,7 @@ def apply(app: App, inventory, plan_file, prune, yes, force, concurrency, backup
                 job = load_saved_plan(Path(plan_file), client, server=url)
             else:
                 job = plan_inventory(loaded, client, prune=prune)
+                _report_warnings(app, job.inventory)
             return _execute(app, job, url=url, output=output, force=force, yes=yes, reads_stdin="-" in inventory,
                             concurrency=concurrency, backup_dir=backup_dir)
     finally:

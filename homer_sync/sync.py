@@ -38,14 +38,18 @@ def reject_owner_on_v3(prune_config, client) -> None:
 
 
 def plan_inventory(inventory, client, *, prune: bool):
-    """List the server once and diff it against the inventory."""
+    """List the server once and diff it against the inventory.
+
+    ``inventory`` may be an InventoryDraft: its sources are then read while
+    HOMER lists its aliases, and a failing source fails the run here.
+    """
     from homer_sync.plan import SafetyLimits, build_plan
 
     config = inventory.prune
     prune = prune or config.enabled
     # Also without pruning: aliases created unmarked now could never be pruned after an upgrade to v4.
     reject_owner_on_v3(config, client)
-    existing = client.list_aliases()
+    inventory, existing = list_while_loading(inventory, client)
     plan = build_plan(
         inventory.aliases,
         existing,
@@ -56,6 +60,19 @@ def plan_inventory(inventory, client, *, prune: bool):
     )
     limits = SafetyLimits.from_config(config, prune_requested=prune, desired_empty=not inventory.aliases)
     return Job(client=client, existing=existing, plan=plan, limits=limits, inventory=inventory)
+
+
+def list_while_loading(inventory, client):
+    """(complete inventory, server aliases): a draft's sources are read in a thread during the listing."""
+    load = getattr(inventory, "load", None)
+    if load is None:
+        return inventory, client.list_aliases()
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="homer-sync-sources") as pool:
+        loading = pool.submit(load)
+        existing = client.list_aliases()
+        return loading.result(), existing
 
 
 def save_plan(job: Job, path: Path, *, server: str) -> None:

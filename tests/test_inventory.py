@@ -358,7 +358,7 @@ def test_problem_points_at_the_field_line(tmp_path):
      "<stdin>:1: version: unsupported version 2; this homer-sync reads version 1"),
     ("version: '1'\naliases:\n  - {alias: a01, ip: 10.0.0.1}\n",
      "<stdin>:1: version: unsupported version string '1'; this homer-sync reads version 1"),
-    ("version: 1\n", "<stdin>:1: aliases: missing aliases (the list of aliases to declare)"),
+    ("version: 1\n", "<stdin>:1: aliases: missing aliases (the list of aliases to declare) or sources"),
     ("version: 1\naliases:\n", "<stdin>:2: aliases: aliases is empty; declare at least one alias"),
     ("version: 1\naliases: []\n", "<stdin>:2: aliases: aliases is empty; declare at least one alias"),
     ("version: 1\naliases: {alias: a01}\n", "<stdin>:2: aliases: aliases must be a list, got a mapping"),
@@ -375,7 +375,7 @@ def test_file_level_problems(text, expected):
 
 def test_unknown_top_level_key_with_suggestion():
     assert messages("version: 1\nalias:\n  - {alias: a01, ip: 10.0.0.1}\n") == [
-        "<stdin>:1: aliases: missing aliases (the list of aliases to declare)",
+        "<stdin>:1: aliases: missing aliases (the list of aliases to declare) or sources",
         "<stdin>:2: alias: unknown key 'alias'; did you mean 'aliases'?",
     ]
 

@@ -2,34 +2,42 @@
 
 Every problem is collected with file:line and the field path, and raised at
 once in one :class:`errors.InventoryError`. Nothing here touches HOMER; the
-only network access is the optional resolution of ``host:`` entries.
+only network access is the resolution of ``host:`` entries and the reading
+of the inventory's ``sources:``.
 
-This module reads the files and runs the steps; each step has its module:
-yamlsource / csvsource (text -> data), document / entries / prune (validation),
-resolve (host names), merge (ip x port, duplicates), lint (warnings), dump.
+Two steps, so that a caller can read the sources while it lists HOMER:
+:func:`open_inventory` reads and checks the files offline (an
+:class:`InventoryDraft`); ``draft.load()`` collects the sources, resolves the
+hosts and expands everything into an :class:`Inventory`. :func:`load_inventory`
+does both. Each step has its module: yamlsource / csvsource (text -> data),
+document / entries / prune / sources (validation), resolve (host names),
+merge (ip x port, duplicates), lint (warnings), dump.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
 
 from ..errors import InventoryError
 from ..model import Alias, sort_key
 from .csvsource import CSV_COLUMNS, parse_csv
 from .document import VERSION, parse_document
-from .dump import dump_inventory
+from .dump import dump_collected, dump_inventory
+from .entries import Entry
 from .lint import name_warnings, overlap_warnings
 from .merge import expand
 from .problems import FileProblems, Problem
 from .prune import OWNER_TAGS, PruneConfig
 from .resolve import Resolver, resolve_all, system_resolver
+from .sources import Collected, SourceFailure, SourceSpec, collect_sources, default_context, source_entries
 
 __all__ = [
-    "CSV_COLUMNS", "OWNER_TAGS", "VERSION", "Inventory", "Problem", "PruneConfig", "Resolver",
-    "dump_inventory", "load_inventory", "system_resolver",
+    "CSV_COLUMNS", "OWNER_TAGS", "VERSION", "Collected", "Inventory", "InventoryDraft", "Problem",
+    "PruneConfig", "Resolver", "SourceFailure", "dump_collected", "dump_inventory", "load_inventory",
+    "open_inventory", "system_resolver",
 ]
 
 
@@ -38,8 +46,59 @@ class Inventory:
     aliases: tuple[Alias, ...]
     prune: PruneConfig
     warnings: tuple[Problem, ...]
-    sources: tuple[str, ...]
+    sources: tuple[str, ...]  # the files read
     unresolved_hosts: tuple[str, ...] = ()
+    collected: tuple[Collected, ...] = ()  # what each inventory source yielded, in declaration order
+
+
+@dataclass(frozen=True)
+class InventoryDraft:
+    """Inventory files read and checked offline; sources not yet read, hosts not yet resolved."""
+
+    entries: tuple[Entry, ...]
+    prune: PruneConfig  # the owned scopes of the sources included
+    files: tuple[str, ...]
+    source_specs: tuple[SourceSpec, ...] = field(default=())
+    on_request: Callable | None = field(default=None, compare=False)  # the -v hook for sources' HTTP requests
+
+    def collect(self, *, environ=None, on_request=None, resolver: Resolver | None = None) -> list[Collected]:
+        """Read every source at once (network, files, programs); raises SourceFailure."""
+        hook = on_request or self.on_request
+        return collect_sources(list(self.source_specs), lambda spec: default_context(
+            spec, environ=environ, resolver=resolver, on_request=hook))
+
+    def finish(self, collected: list[Collected] = (), *, resolve_hosts: bool = True,  # type: ignore[assignment]
+               resolver: Resolver | None = None) -> Inventory:
+        """Validate the sources' entries, resolve hosts, expand and merge; raises InventoryError."""
+        problems: list[Problem] = []
+        entries = list(self.entries) + source_entries(list(collected), problems)
+        hosts = list(dict.fromkeys(host for entry in entries for host, _, _ in entry.hosts))
+        # Each distinct host is resolved once per call: that is the cache.
+        resolved = resolve_all(hosts, resolver or system_resolver) if resolve_hosts else {}
+        seen = expand(entries, resolved, problems)
+        order = {source: i for i, source in enumerate(dict.fromkeys(self.files))}
+
+        def by_place(problem):
+            return (order.get(problem.source, len(order)), problem.line or 0)
+
+        if problems:
+            raise InventoryError(sorted(problems, key=by_place))
+        aliases = tuple(sorted((alias for alias, _ in seen.values()), key=sort_key))
+        warnings = sorted(name_warnings(entries, resolved) + overlap_warnings(seen), key=by_place)
+        return Inventory(
+            aliases=aliases,
+            prune=self.prune,
+            warnings=tuple(warnings),
+            sources=self.files,
+            unresolved_hosts=() if resolve_hosts else tuple(sorted(hosts)),
+            collected=tuple(collected),
+        )
+
+    def load(self, *, resolve_hosts: bool = True, resolver: Resolver | None = None, collect_sources: bool = True,
+             environ=None, on_request=None) -> Inventory:
+        """collect() then finish(): the complete inventory."""
+        collected = self.collect(environ=environ, on_request=on_request) if collect_sources else []
+        return self.finish(collected, resolve_hosts=resolve_hosts, resolver=resolver)
 
 
 def load_inventory(
@@ -48,12 +107,26 @@ def load_inventory(
     stdin=None,
     resolve_hosts: bool = True,
     resolver: Resolver | None = None,
+    collect_sources: bool = True,
+    environ=None,
 ) -> Inventory:
-    """Load, validate, merge and expand inventory files.
+    """Load, validate, merge and expand inventory files, reading their sources.
 
     ``"-"`` reads ``stdin`` (default ``sys.stdin``); ``*.csv`` files are CSV,
     everything else YAML (JSON included). Raises :class:`InventoryError`
-    listing every problem found.
+    listing every problem found, :class:`SourceFailure` when a source cannot be read.
+    """
+    draft = open_inventory(paths, stdin=stdin, resolve_hosts=resolve_hosts, resolver=resolver)
+    return draft.load(resolve_hosts=resolve_hosts, resolver=resolver, collect_sources=collect_sources,
+                      environ=environ)
+
+
+def open_inventory(paths: Iterable[str] | str, *, stdin=None, resolve_hosts: bool = True,
+                   resolver: Resolver | None = None) -> InventoryDraft:
+    """Read and check inventory files (sources' configuration included); raises InventoryError.
+
+    Sources are not read. Hosts are resolved only when the files have problems,
+    to report every problem at once.
     """
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
@@ -62,6 +135,7 @@ def load_inventory(
     if not paths:
         raise InventoryError([Problem("", None, None, "no inventory file given")])
     sources, entries, stdin_cache = [], [], []
+    specs: list[SourceSpec] = []
     prune = prune_origin = None
     for path in paths:
         source = "<stdin>" if path == "-" else path
@@ -81,35 +155,27 @@ def load_inventory(
         doc, ok = load_yaml(f, text)
         if not ok:
             continue
-        file_entries, file_prune, prune_line = parse_document(f, doc)
+        base_dir = "." if path == "-" else os.path.dirname(os.path.abspath(path))
+        file_entries, file_prune, prune_line, file_specs = parse_document(f, doc, base_dir)
         entries.extend(file_entries)
+        specs.extend(file_specs)
         if file_prune is not None:
             if prune is None:
                 prune, prune_origin = file_prune, f"{source}:{prune_line}"
             elif file_prune != prune:
                 f.error(prune_line, "prune", f"differs from the prune block at {prune_origin}; "
                         "declare prune in one file (or make the blocks identical)")
-
-    hosts = list(dict.fromkeys(host for entry in entries for host, _, _ in entry.hosts))
-    # Each distinct host is resolved once per call: that is the cache.
-    resolved = resolve_all(hosts, resolver or system_resolver) if resolve_hosts else {}
-    seen = expand(entries, resolved, problems)
-    order = {source: i for i, source in enumerate(dict.fromkeys(sources))}
-
-    def by_place(problem):
-        return (order.get(problem.source, -1), problem.line or 0)
-
     if problems:
-        raise InventoryError(sorted(problems, key=by_place))
-    aliases = tuple(sorted((alias for alias, _ in seen.values()), key=sort_key))
-    warnings = sorted(name_warnings(entries, resolved) + overlap_warnings(seen), key=by_place)
-    return Inventory(
-        aliases=aliases,
-        prune=prune or PruneConfig(),
-        warnings=tuple(warnings),
-        sources=tuple(sources),
-        unresolved_hosts=() if resolve_hosts else tuple(sorted(hosts)),
-    )
+        # Everything wrong at once: also the hosts that do not resolve and the identity conflicts.
+        hosts = list(dict.fromkeys(host for entry in entries for host, _, _ in entry.hosts))
+        expand(entries, resolve_all(hosts, resolver or system_resolver) if resolve_hosts else {}, problems)
+        order = {source: i for i, source in enumerate(dict.fromkeys(sources))}
+        raise InventoryError(sorted(problems, key=lambda p: (order.get(p.source, -1), p.line or 0)))
+    prune = prune or PruneConfig()
+    owned = tuple(spec.owns for spec in specs if spec.owns is not None)
+    if owned:
+        prune = replace(prune, owned=owned)
+    return InventoryDraft(entries=tuple(entries), prune=prune, files=tuple(sources), source_specs=tuple(specs))
 
 
 def _read(path: str, stdin, stdin_cache: list, f: FileProblems) -> str | None:

@@ -1,4 +1,4 @@
-"""The top level of a YAML/JSON inventory: version, defaults, aliases and prune."""
+"""The top level of a YAML/JSON inventory: version, defaults, aliases, sources and prune."""
 
 from __future__ import annotations
 
@@ -6,20 +6,23 @@ from .entries import Entry, parse_defaults, parse_entry
 from .keys import check_keys, key_line
 from .problems import FileProblems, describe
 from .prune import PruneConfig, parse_prune
+from .sources import SourceSpec, parse_sources
 
 VERSION = 1
-TOP_KEYS = ("version", "defaults", "aliases", "prune")
+TOP_KEYS = ("version", "defaults", "aliases", "sources", "prune")
+NOTHING = ([], None, None, [])
 
 
-def parse_document(f: FileProblems, doc) -> tuple[list[Entry], PruneConfig | None, int | None]:
-    """Top level of a YAML/JSON file -> (entries, prune config or None, prune line)."""
+def parse_document(f: FileProblems, doc, base_dir: str = ".") -> tuple[
+        list[Entry], PruneConfig | None, int | None, list[SourceSpec]]:
+    """Top level of a YAML/JSON file -> (entries, prune config or None, prune line, sources)."""
     if doc is None:
         f.error(None, None, "file is empty; expected 'version: 1' and a list of aliases")
-        return [], None, None
+        return NOTHING
     if not isinstance(doc, dict):
         f.error(getattr(doc, "line", 1), None,
                 f"the top level must be a mapping with version and aliases, got {describe(doc)}")
-        return [], None, None
+        return NOTHING
     # Top-level "x-..." keys are ignored: a place for YAML anchors (as in docker compose).
     check_keys(f, doc, TOP_KEYS, "", extensions=True)
     if "version" not in doc:
@@ -30,17 +33,23 @@ def parse_document(f: FileProblems, doc) -> tuple[list[Entry], PruneConfig | Non
             shown = version if type(version) is int else describe(version)
             f.error(key_line(doc, "version"), "version",
                     f"unsupported version {shown}; this homer-sync reads version {VERSION}")
-            return [], None, None
+            return NOTHING
     defaults = parse_defaults(f, doc.get("defaults"), key_line(doc, "defaults"))
     prune = prune_line = None
     if doc.get("prune") is not None:
         prune_line = key_line(doc, "prune")
         prune = parse_prune(f, doc["prune"], prune_line)
+    sources = []
+    if "sources" in doc:
+        sources = parse_sources(f, doc["sources"], key_line(doc, "sources"), defaults, base_dir)
     aliases = doc.get("aliases")
     line = key_line(doc, "aliases")
     entries = []
     if "aliases" not in doc:
-        f.error(line, "aliases", "missing aliases (the list of aliases to declare)")
+        if "sources" not in doc:
+            f.error(line, "aliases", "missing aliases (the list of aliases to declare) or sources")
+    elif (aliases is None or aliases == []) and "sources" in doc:
+        pass  # the sources declare everything
     elif aliases is None or aliases == []:
         f.error(line, "aliases", "aliases is empty; declare at least one alias")
     elif not isinstance(aliases, list):
@@ -51,4 +60,4 @@ def parse_document(f: FileProblems, doc) -> tuple[list[Entry], PruneConfig | Non
             entry = parse_entry(f, item, item_lines[index], index, defaults)
             if entry is not None:
                 entries.append(entry)
-    return entries, prune, prune_line
+    return entries, prune, prune_line, sources

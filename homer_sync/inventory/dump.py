@@ -132,3 +132,27 @@ def dump_inventory(aliases, fmt: str = "yaml", *, prune: PruneConfig | None = No
     else:
         _yaml_lines(doc, "", out)
     return "\n".join(out) + "\n"
+
+
+def dump_collected(collected) -> str:
+    """What each inventory source yielded, as YAML ``aliases:`` items with their origin as a comment.
+
+    The items are exactly the entries the loader validated: copied under
+    ``aliases:`` they declare the same aliases.
+    """
+    out = ["version: 1", "aliases:"]
+    for result in collected:
+        spec = result.spec
+        count = len(result.entries)
+        out.append(f"  # {spec.label} ({spec.where}): {count} entr{'y' if count == 1 else 'ies'}")
+        for entry in result.entries:
+            fields = entry.fields if isinstance(entry.fields, dict) else {}
+            pairs = ", ".join(f"{key}: {_flow_value(value)}" for key, value in fields.items())
+            out.append(f"  - {{{pairs}}}  # {entry.origin}")
+    return "\n".join(out) + "\n"
+
+
+def _flow_value(value) -> str:
+    if isinstance(value, (list, tuple)):
+        return f"[{', '.join(_yaml_scalar(v, flow=True) for v in value)}]"
+    return _yaml_scalar(value, flow=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .keys import check_keys, field, key_line
-from .problems import INVALID, FileProblems, describe, each, places, quote
+from .problems import INVALID, FileProblems, describe, each, join_path, places, quote
 from .values import (
     family,
     host_bits_message,
@@ -69,11 +69,15 @@ def parse_defaults(f: FileProblems, node, line) -> dict:
     return {key: DEFAULTS[key] if value is INVALID else value for key, value in values.items()}
 
 
-def parse_entry(f: FileProblems, entry, line, index: int, defaults: dict) -> Entry | None:
-    """One ``aliases`` item -> Entry, or None after reporting what is wrong."""
-    path = f"aliases[{index}]"
+def parse_entry(f: FileProblems, entry, line, index: int | None, defaults: dict) -> Entry | None:
+    """One ``aliases`` item -> Entry, or None after reporting what is wrong.
+
+    ``index`` None: an entry produced by a source, whose fields have no list path
+    (``f`` then names the source object, e.g. ``netbox dcim/devices id=3``).
+    """
+    path = "" if index is None else f"aliases[{index}]"
     if not isinstance(entry, dict):
-        f.error(line, path, f"each alias must be a mapping (alias, ip, port, ...), got {describe(entry)}")
+        f.error(line, path or None, f"each alias must be a mapping (alias, ip, port, ...), got {describe(entry)}")
         return None
     line = getattr(entry, "line", line)
     hints: set = set()
@@ -88,23 +92,24 @@ def parse_entry(f: FileProblems, entry, line, index: int, defaults: dict) -> Ent
     prefixes, hosts = [], []
     has_ip, has_host = "ip" in entry, "host" in entry
     if has_ip and has_host:
-        f.error(line, path, "give either ip or host, not both")
+        f.error(line, path or None, "give either ip or host, not both")
         ok = False
     elif not has_ip and not has_host:
         if not hints & {"ip", "host"}:
-            f.error(line, path, "missing ip (or host)")
+            f.error(line, path or None, "missing ip (or host)")
         ok = False
     elif has_ip:
         if "alias" not in entry:
             if "alias" not in hints:
-                f.error(line, path, "missing alias (the name HOMER shows)")
+                f.error(line, path or None, "missing alias (the name HOMER shows)")
             ok = False
         ok &= entry_prefixes(f, entry, path, mask, prefixes)
     else:
         if "mask" in entry:
-            f.error(key_line(entry, "mask"), f"{path}.mask", "mask is only allowed with plain IPs, not with host")
+            f.error(key_line(entry, "mask"), join_path(path, "mask"),
+                    "mask is only allowed with plain IPs, not with host")
             ok = False
-        value, host_line, host_path = entry["host"], key_line(entry, "host"), f"{path}.host"
+        value, host_line, host_path = entry["host"], key_line(entry, "host"), join_path(path, "host")
         parsed = each(f, value, host_line, host_path, parse_host, "host")
         if parsed is None:
             ok = False
@@ -119,7 +124,7 @@ def parse_entry(f: FileProblems, entry, line, index: int, defaults: dict) -> Ent
 def entry_prefixes(f: FileProblems, entry, path, mask, out: list) -> bool:
     """Append the entry's (ip, mask) pairs to ``out``; False after reporting a wrong ip or mask."""
     value = entry["ip"]
-    ip_line, ip_path = key_line(entry, "ip"), f"{path}.ip"
+    ip_line, ip_path = key_line(entry, "ip"), join_path(path, "ip")
     parsed = each(f, value, ip_line, ip_path, parse_address, "ip")
     if parsed is None:
         return False
@@ -127,14 +132,14 @@ def entry_prefixes(f: FileProblems, entry, path, mask, out: list) -> bool:
         for addr, cidr_mask in parsed:
             out.append((addr.compressed, addr.max_prefixlen if cidr_mask is None else cidr_mask))
         return mask is None
-    mask_line = key_line(entry, "mask")
+    mask_line, mask_path = key_line(entry, "mask"), join_path(path, "mask")
     if any(cidr_mask is not None for _, cidr_mask in parsed):
-        f.error(mask_line, f"{path}.mask", "mask is only allowed with plain IPs; a CIDR carries its own mask")
+        f.error(mask_line, mask_path, "mask is only allowed with plain IPs; a CIDR carries its own mask")
         return False
     ok = True
     for (addr, _), where in zip(parsed, places(value, ip_line, ip_path), strict=True):
         if mask > addr.max_prefixlen:
-            f.error(mask_line, f"{path}.mask", f"mask {mask} is out of range for {family(addr.version)} "
+            f.error(mask_line, mask_path, f"mask {mask} is out of range for {family(addr.version)} "
                     f"{addr.compressed} (0-{addr.max_prefixlen})")
             ok = False
         elif int(addr) & host_mask(addr, mask):

@@ -6,7 +6,7 @@ names people reach for, then from difflib.
 
 from __future__ import annotations
 
-from .problems import INVALID, FileProblems, each, one
+from .problems import INVALID, FileProblems, each, join_path, one
 
 # Names people reach for; checked before difflib, which cannot guess these.
 _SYNONYMS = {
@@ -79,7 +79,7 @@ def field(f: FileProblems, mapping, key, path: str, parse, default=None, many: s
     """
     if key not in mapping:
         return default
-    line, where = key_line(mapping, key), f"{path}.{key}"
+    line, where = key_line(mapping, key), join_path(path, key)
     if many is None:
         return one(f, mapping[key], line, where, parse)
     items = each(f, mapping[key], line, where, parse, many)

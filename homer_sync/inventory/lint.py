@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from .problems import Problem, quote
+from .problems import Problem, join_path, quote
 from .values import host_mask, parse_ip
 
 _UI_NAME = re.compile(r"[A-Za-z0-9_&@-]{3,24}")
@@ -14,7 +14,7 @@ def name_warnings(entries, resolved) -> list[Problem]:
     warnings = []
     for entry in entries:
         if entry.name is not None:
-            names = [(entry.name, entry.name_line, f"{entry.path}.alias")]
+            names = [(entry.name, entry.name_line, join_path(entry.path, "alias"))]
         else:
             names = [(host, line, field_path) for host, line, field_path in entry.hosts if resolved.get(host)]
         for name, line, field_path in names:

@@ -34,9 +34,9 @@ def expand(entries: list[Entry], resolved: dict, problems: list) -> dict:
     for (first, first_entry), (second, second_entry), clashes in conflicts.values():
         more = f" (and {len(clashes) - 1} more)" if len(clashes) > 1 else ""
         problems.append(Problem(
-            second_entry.source, second_entry.line, second_entry.path,
+            second_entry.source, second_entry.line, second_entry.path or None,
             f"{_describe_identity(second)}{more} is declared twice with different name/status: "
-            f"{_describe_attributes(first)} at {first_entry.where} ({first_entry.path}) "
+            f"{_describe_attributes(first)} at {first_entry.where}{_in_parentheses(first_entry.path)} "
             f"and {_describe_attributes(second)} here",
         ))
     return seen
@@ -64,6 +64,10 @@ def _host_addresses(entry: Entry, resolved: dict, problems: list) -> list:
                 continue
             pairs.append((addr.compressed, addr.max_prefixlen, entry.name or host))
     return pairs
+
+
+def _in_parentheses(path: str) -> str:
+    return f" ({path})" if path else ""
 
 
 def _describe_identity(alias: Alias) -> str:

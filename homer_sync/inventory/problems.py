@@ -89,6 +89,11 @@ class FileProblems:
         self.problems.append(Problem(self.source, line, field_path, message))
 
 
+def join_path(path: str, key) -> str:
+    """``path.key``, or ``key`` alone for an entry that has no path (one produced by a source)."""
+    return f"{path}.{key}" if path else str(key)
+
+
 def quote(value: str) -> str:
     text = value if len(value) <= 60 else value[:57] + "..."
     return repr(text)

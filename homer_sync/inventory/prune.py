@@ -28,6 +28,9 @@ class PruneConfig:
     owner_tag: str = "tag4"
     max_delete_percent: float = 30.0
     max_update_percent: float = 30.0
+    # The scopes the inventory's sources declare they own (``owns:``); None when no source
+    # declares one. A prune then deletes only inside one of them (and inside prune.only).
+    owned: tuple[PruneConfig, ...] | None = None
 
     def __post_init__(self):
         # Accept plain strings from callers (CLI options); store canonical values.
@@ -53,7 +56,9 @@ class PruneConfig:
                 for net in self.networks
             ):
                 return False
-        return self.alias_regex is None or re.search(self.alias_regex, alias.name) is not None
+        if self.alias_regex is not None and re.search(self.alias_regex, alias.name) is None:
+            return False
+        return self.owned is None or any(scope.in_scope(alias) for scope in self.owned)
 
 
 def parse_prune(f: FileProblems, node, line) -> PruneConfig | None:
@@ -71,17 +76,29 @@ def parse_prune(f: FileProblems, node, line) -> PruneConfig | None:
     }
     only = node.get("only")
     if only is not None:
-        if not isinstance(only, dict):
-            f.error(key_line(node, "only"), "prune.only", f"only must be a mapping, got {describe(only)}")
+        scope = parse_scope(f, only, key_line(node, "only"), "prune.only")
+        if scope is None:
             ok = False
         else:
-            ok &= check_keys(f, only, ONLY_KEYS, "prune.only")
-            for key, parse in (("capture_ids", parse_capture_id), ("networks", parse_network)):
-                values[key] = field(f, only, key, "prune.only", parse, many=key)
-            values["alias_regex"] = field(f, only, "alias_regex", "prune.only", _parse_regex)
+            values.update(scope)
     if not ok or any(value is INVALID for value in values.values()):
         return None
     return PruneConfig(**{key: value for key, value in values.items() if value is not None})
+
+
+def parse_scope(f: FileProblems, node, line, path: str) -> dict | None:
+    """A ``prune.only``-style mapping (capture_ids, networks, alias_regex) -> its values, or None when wrong."""
+    name = path.rpartition(".")[2]
+    if not isinstance(node, dict):
+        f.error(line, path, f"{name} must be a mapping, got {describe(node)}")
+        return None
+    ok = check_keys(f, node, ONLY_KEYS, path)
+    values = {key: field(f, node, key, path, parse, many=key)
+              for key, parse in (("capture_ids", parse_capture_id), ("networks", parse_network))}
+    values["alias_regex"] = field(f, node, "alias_regex", path, _parse_regex)
+    if not ok or INVALID in values.values():
+        return None
+    return {key: value for key, value in values.items() if value is not None}
 
 
 def _parse_owner(value) -> str:
