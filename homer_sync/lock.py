@@ -9,6 +9,11 @@ release (unlinking a flock file lets two runs lock two different files).
 flock locks belong to an open file description: a second ``run_lock`` in the
 same process opens the file again and conflicts like any other run would.
 Windows is not a target; without ``fcntl`` the lock degrades to no locking.
+
+A lock never destroys what it finds: the path is opened without following a
+symbolic link and without truncation, and a file that is not a lock (not a
+regular file, or holding anything but a homer-sync holder record) is refused
+rather than overwritten, since ``--lock-file`` may point anywhere by mistake.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import json
 import os
 import pathlib
 import socket
+import stat
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -64,6 +70,59 @@ def _read_holder(fd: int) -> dict:
     return data if isinstance(data, dict) else {}
 
 
+_HOLDER_KEYS = frozenset({"pid", "since", "host"})
+
+
+def _is_holder_record(raw: bytes) -> bool:
+    """True for what _write_holder writes (or wrote partly: a crash may leave it cut short)."""
+    text = raw.strip()
+    if not text:
+        return True
+    try:
+        data = json.loads(text.decode("utf-8"))
+    except ValueError:
+        return False
+    return isinstance(data, dict) and bool(data) and set(data) <= _HOLDER_KEYS
+
+
+def _open_lock_file(path: pathlib.Path) -> int:
+    """Open (creating if needed) the lock file; refuse anything whose content a lock would destroy."""
+    # O_NOFOLLOW: a symbolic link at the lock path may point at a file that is not ours.
+    # No O_TRUNC: a waiting run must not erase the holder's details.
+    # O_CLOEXEC: a program we exec must not inherit (and outlive us holding) the lock.
+    flags = os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW | getattr(os, "O_NONBLOCK", 0)
+    try:
+        fd = os.open(path, flags, 0o600)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise LockError(f"cannot use lock file {path}: it is a symbolic link, which a lock never follows;"
+                            " give the real path with --lock-file") from None
+        raise LockError(f"cannot use lock file {path}: {exc.strerror}") from None
+    try:
+        info = os.fstat(fd)
+    except OSError as exc:
+        os.close(fd)
+        raise LockError(f"cannot use lock file {path}: {exc.strerror}") from None
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        raise LockError(f"cannot use lock file {path}: it is not a regular file;"
+                        " give a file path of its own with --lock-file")
+    return fd
+
+
+def _check_is_lock(fd: int, path: pathlib.Path) -> None:
+    """Refuse a file holding anything but a holder record. Called with the lock held: every
+    homer-sync run writes the file only while holding it, so its content is stable here."""
+    try:
+        size = os.fstat(fd).st_size
+        ours = size <= 4096 and _is_holder_record(os.pread(fd, 4096, 0))
+    except OSError as exc:
+        raise LockError(f"cannot use lock file {path}: {exc.strerror}") from None
+    if not ours:
+        raise LockError(f"cannot use lock file {path}: it holds other content, which a lock would"
+                        " overwrite; give a file path of its own with --lock-file")
+
+
 def _write_holder(fd: int) -> None:
     since = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     data = {"pid": os.getpid(), "since": since, "host": socket.gethostname()}
@@ -97,10 +156,11 @@ def run_lock(path, *, wait: float = 0.0, poll: float = 0.1) -> Iterator[None]:
     path = pathlib.Path(path)
     poll = poll if poll > 0 else 0.1
     deadline = time.monotonic() + max(0.0, wait)
-    _make_parents(path)
-    # No O_TRUNC: a waiting run must not erase the holder's details.
-    # O_CLOEXEC: a program we exec must not inherit (and outlive us holding) the lock.
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        _make_parents(path)
+    except OSError as exc:
+        raise LockError(f"cannot create the directory of lock file {path}: {exc.strerror}") from None
+    fd = _open_lock_file(path)
     try:
         while True:
             try:
@@ -118,7 +178,15 @@ def run_lock(path, *, wait: float = 0.0, poll: float = 0.1) -> Iterator[None]:
                 raise error
             time.sleep(min(poll, remaining))
 
-        _write_holder(fd)
+        try:
+            _check_is_lock(fd, path)
+            _write_holder(fd)
+        except OSError as exc:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            raise LockError(f"cannot write lock file {path}: {exc.strerror}") from None
+        except BaseException:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            raise
         try:
             yield
         finally:

@@ -124,6 +124,72 @@ def test_message_without_holder_details(tmp_path):
     assert path.read_text() == "not json"  # a waiting run never touches the file
 
 
+# --- a lock never destroys what it finds --------------------------------------------
+
+
+def test_existing_file_with_other_content_is_refused_and_kept(tmp_path):
+    precious = tmp_path / "notes.txt"
+    precious.write_text("the only copy\n")
+    with pytest.raises(LockError) as info, run_lock(precious):
+        pytest.fail("a file with other content must not be taken as a lock")
+    assert str(info.value) == (
+        f"cannot use lock file {precious}: it holds other content, which a lock would overwrite;"
+        " give a file path of its own with --lock-file"
+    )
+    assert precious.read_text() == "the only copy\n"
+
+
+def test_json_that_is_not_a_holder_record_is_kept(tmp_path):
+    config = tmp_path / "settings.json"
+    config.write_text('{"servers": ["a"]}\n')
+    with pytest.raises(LockError, match="holds other content"), run_lock(config):
+        pass
+    assert config.read_text() == '{"servers": ["a"]}\n'
+
+
+def test_symlink_at_the_lock_path_is_refused_and_its_target_kept(tmp_path):
+    target = tmp_path / "important.conf"
+    target.write_text("keep me")
+    link = tmp_path / "run.lock"
+    link.symlink_to(target)
+    with pytest.raises(LockError) as info, run_lock(link):
+        pytest.fail("a symlinked lock path must not be followed")
+    assert "is a symbolic link, which a lock never follows" in str(info.value)
+    assert target.read_text() == "keep me"
+    assert link.is_symlink()
+
+
+def test_dangling_symlink_creates_nothing(tmp_path):
+    link = tmp_path / "run.lock"
+    link.symlink_to(tmp_path / "elsewhere")
+    with pytest.raises(LockError, match="symbolic link"), run_lock(link):
+        pass
+    assert not (tmp_path / "elsewhere").exists()
+
+
+def test_a_fifo_is_refused(tmp_path):
+    fifo = tmp_path / "run.lock"
+    os.mkfifo(fifo)
+    with pytest.raises(LockError, match="it is not a regular file"), run_lock(fifo):
+        pass
+
+
+def test_a_stale_holder_record_left_by_a_killed_run_is_taken(tmp_path):
+    path = tmp_path / "run.lock"
+    path.write_text('{"host": "h", "pid": 999999, "since": "2020-01-01T00:00:00Z"}\n')
+    with run_lock(path):
+        assert json.loads(path.read_text())["pid"] == os.getpid()
+    assert path.read_text() == ""
+
+
+def test_unusable_lock_directory_is_a_lock_error(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    expected = r"cannot create the directory of lock file .*: Not a directory"
+    with pytest.raises(LockError, match=expected), run_lock(blocker / "sub" / "run.lock"):
+        pass
+
+
 # --- against another process --------------------------------------------------------
 
 
