@@ -114,7 +114,8 @@ def connection_options(with_env: bool):
         click.option("--api", envvar=env("api"), type=click.Choice(["v3", "v4", "auto"]),
                      help="HOMER API: v3 (HOMER 7), v4 (HOMER 10+) or auto (default) [env HOMER_API]."),
         click.option("--timeout", envvar=env("timeout"), type=click.FloatRange(min=0.1),
-                     help="Seconds per request (default 10)."),
+                     help="Seconds a request may take, connecting to the last byte of the answer;"
+                          " each retry gets as long again (default 10)."),
         click.option("--retries", envvar=env("retries"), type=click.IntRange(min=0),
                      help="Retries on connection errors, 429, 502-504 (default 3)."),
         click.option("--ca-bundle", envvar=env("ca_bundle"), type=click.Path(exists=True, dir_okay=False),

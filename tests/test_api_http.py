@@ -336,13 +336,13 @@ def test_read_timeout_on_post_is_ambiguous_and_on_get_is_not():
     with pytest.raises(AmbiguousWriteError) as err:
         client.create(ALIAS)
     assert str(err.value) == ("the request to create alias 'pcscf01' (10.0.0.1/32 port 5060"
-                              " capture 0) has an unknown outcome: no answer within 2s; HOMER may"
+                              " capture 0) has an unknown outcome: no complete answer within 2s; HOMER may"
                               " or may not have stored it")
     with pytest.raises(ApiError) as err:
         client.list_aliases()
     assert not isinstance(err.value, AmbiguousWriteError)
     assert str(err.value) == ("HOMER at https://homer.example failed to answer GET /api/v3/alias:"
-                              " no answer within 2s")
+                              " no complete answer within 2s")
 
 
 @responses.activate
@@ -471,7 +471,7 @@ def test_read_timeout_on_a_silent_server(loopback):
     with pytest.raises(ApiError) as err:
         transport.send("GET", "/api/v3/alias")
     assert str(err.value) == (f"HOMER at {server.url} failed to answer GET /api/v3/alias: no"
-                              " answer within 0.2s (after 1 retry)")
+                              " complete answer within 0.2s (after 1 retry)")
     assert hook.calls == [("GET", "/api/v3/alias", None)] * 2
     with pytest.raises(AmbiguousWriteError):
         transport.send("POST", "/api/v3/alias", body={})
@@ -484,7 +484,7 @@ def test_login_timeout_is_not_an_ambiguous_write(loopback):
         connect(settings(url=server.url, timeout=0.2, retries=0))
     assert type(err.value) is ApiError
     assert str(err.value) == (f"HOMER at {server.url} failed to answer POST /api/v3/auth: no"
-                              " answer within 0.2s")
+                              " complete answer within 0.2s")
 
 
 def test_https_to_a_plain_http_server(loopback):

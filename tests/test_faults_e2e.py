@@ -236,7 +236,7 @@ def test_timeout_is_honoured_and_read_timeouts_are_retried(run, emulator, sleeps
     emulator.delay_next(2, 0.6, method="GET", path_prefix="/api/v3/alias")
     result = run(emulator, "--timeout", "0.2", "--retries", "1", "plan", inv)
     assert result.exit_code == 1
-    assert (f"HOMER at {emulator.url} failed to answer GET /api/v3/alias: no answer within 0.2s"
+    assert (f"HOMER at {emulator.url} failed to answer GET /api/v3/alias: no complete answer within 0.2s"
             " (after 1 retry)") in result.output
     wait_until(lambda: count(emulator, "GET", "/api/v3/alias") == 2)
 

@@ -4,8 +4,12 @@ One :class:`Transport` owns one ``requests.Session`` for one HOMER base URL:
 a connection pool sized for the apply concurrency, urllib3 retries with
 backoff (never for a create's POST, except connection attempts that sent
 nothing; the login's POST is harmless to repeat and retried like a GET),
-a timeout on every request, the per-request hook, and the translation of
+a time limit on every request, the per-request hook, and the translation of
 network failures into one-sentence errors that never carry a secret.
+
+The time limit (``--timeout``) bounds one HTTP attempt from its start to the
+last byte of the answer (connecting, sending, waiting, reading), not each
+socket read: see deadline.py. Each retry is a new attempt with the same limit.
 """
 
 from __future__ import annotations
@@ -22,10 +26,13 @@ from urllib.parse import unquote, urlencode, urlsplit
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3 import exceptions as u3
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.util.retry import Retry
 
 from .. import __version__
 from ..errors import AmbiguousWriteError, ApiError
+from .deadline import DeadlineSocket
 
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 RETRY_METHODS = frozenset({"GET", "PUT", "DELETE"})
@@ -40,11 +47,17 @@ _local = threading.local()
 class _Attempts:
     """Timing of the HTTP attempts of one logical call (urllib3 retries included)."""
 
-    def __init__(self, report):
+    def __init__(self, report, limit: float):
         self._report = report
+        self._limit = limit
         self.start = time.monotonic()
         self.open = True
         self.retries = 0
+
+    @property
+    def deadline(self) -> float:
+        """When the current attempt's answer must be complete (time.monotonic)."""
+        return self.start + self._limit
 
     def ended(self, status: int | None) -> None:
         if self.open:
@@ -88,6 +101,55 @@ class _ObservedRetry(Retry):
         if method and method.upper() == "POST" and getattr(_local, "repeatable", False):
             return True
         return super()._is_method_retryable(method)
+
+
+class _DeadlineConnection:
+    """Reads the answer of an attempt through a DeadlineSocket ending at the attempt's deadline."""
+
+    def getresponse(self):
+        attempts = getattr(_local, "attempts", None)
+        real = self.sock  # type: ignore[attr-defined]
+        if attempts is None or real is None:
+            return super().getresponse()  # type: ignore[misc]
+        # http.client makes its answer file from self.sock here; the body is read from that file later.
+        self.sock = DeadlineSocket(real, attempts.deadline)
+        try:
+            return super().getresponse()  # type: ignore[misc]
+        finally:
+            if isinstance(self.sock, DeadlineSocket):  # None when http.client closed the connection
+                self.sock = real
+
+
+class _HTTPConnection(_DeadlineConnection, HTTPConnection):
+    pass
+
+
+class _HTTPSConnection(_DeadlineConnection, HTTPSConnection):
+    pass
+
+
+class _HTTPPool(HTTPConnectionPool):
+    ConnectionCls = _HTTPConnection
+
+
+class _HTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _HTTPSConnection
+
+
+_POOLS = {"http": _HTTPPool, "https": _HTTPSPool}
+
+
+class _DeadlineAdapter(HTTPAdapter):
+    """An HTTPAdapter whose connections (proxied ones too) bound each answer by the attempt's deadline."""
+
+    def init_poolmanager(self, *args, **kwargs):
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = dict(_POOLS)
+
+    def proxy_manager_for(self, proxy, **proxy_kwargs):
+        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+        manager.pool_classes_by_scheme = dict(_POOLS)
+        return manager
 
 
 @dataclass(frozen=True)
@@ -173,8 +235,8 @@ class Transport:
             respect_retry_after_header=True,
             raise_on_status=False,
         )
-        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=max(1, int(settings.pool_size)),
-                              max_retries=retry)
+        adapter = _DeadlineAdapter(pool_connections=1, pool_maxsize=max(1, int(settings.pool_size)),
+                                  max_retries=retry)
         session = requests.Session()
         session.mount("http://", adapter)
         session.mount("https://", adapter)
@@ -220,7 +282,7 @@ class Transport:
         shown = unquote(urlsplit(url).path + (f"?{query}" if query else ""))
         with self._count_lock:
             self.call_count += 1
-        attempts = _Attempts(lambda status, ms: self._record(method, shown, status, ms))
+        attempts = _Attempts(lambda status, ms: self._record(method, shown, status, ms), self.timeout)
         _local.attempts = attempts
         _local.repeatable = repeatable
         try:
@@ -295,7 +357,7 @@ def _describe(exc: Exception, timeout: float, host: str) -> tuple[str, bool]:
     if isinstance(exc, requests.exceptions.ConnectTimeout):
         return f"connection timed out after {timeout_text}", False
     if isinstance(exc, requests.exceptions.ReadTimeout):
-        return f"no answer within {timeout_text}", True
+        return f"no complete answer within {timeout_text}", True
     if isinstance(exc, requests.exceptions.ProxyError):
         return "the proxy refused the connection", False
     if isinstance(exc, (requests.exceptions.ChunkedEncodingError,
@@ -324,7 +386,7 @@ def _describe(exc: Exception, timeout: float, host: str) -> tuple[str, bool]:
         if isinstance(reason, u3.ConnectTimeoutError):
             return f"connection timed out after {timeout_text}", False
         if isinstance(reason, u3.ReadTimeoutError):
-            return f"no answer within {timeout_text}", True
+            return f"no complete answer within {timeout_text}", True
         if isinstance(reason, u3.SSLError):
             return _tls_phrase(reason), False
         if isinstance(reason, u3.ProxyError):

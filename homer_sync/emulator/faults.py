@@ -23,6 +23,9 @@ class Rule:
     after_processing: bool = True
     # delay_next
     delay: float = 0.0
+    # trickle_next: seconds between single bytes, and whether the head goes out at once
+    interval: float = 0.0
+    body_only: bool = False
     # let this many matching requests through untouched before the rule applies
     skip: int = 0
 
@@ -70,6 +73,16 @@ def delay_rule(count, seconds, *, method=None, path_prefix=None):
         method=method.upper() if method else None,
         path_prefix=path_prefix,
         delay=max(0.0, float(seconds)),
+    )
+
+
+def trickle_rule(count, interval, *, body_only=False, method=None, path_prefix=None):
+    return Rule(
+        count=int(count),
+        method=method.upper() if method else None,
+        path_prefix=path_prefix,
+        interval=max(0.0, float(interval)),
+        body_only=bool(body_only),
     )
 
 

@@ -62,6 +62,7 @@ class HomerEmulator:
         self._failures = faults.RuleQueue()
         self._drops = faults.RuleQueue()
         self._delays = faults.RuleQueue()
+        self._trickles = faults.RuleQueue()
         self._expiries = faults.RuleQueue()
         self._stats_lock = threading.Lock()
         self._log: list[tuple[str, str, int | None]] = []
@@ -231,10 +232,19 @@ class HomerEmulator:
         late: a client whose timeout is shorter gives up on a request that took effect."""
         self._delays.add(faults.delay_rule(count, seconds, method=method, path_prefix=path_prefix))
 
+    def trickle_next(self, count: int, interval: float, *, body_only: bool = False,
+                     method: str | None = None, path_prefix: str | None = None) -> None:
+        """Send the answer to the next ``count`` matching requests one byte every ``interval``
+        seconds (with ``body_only`` the status line and headers go out at once): a server
+        that never stalls long enough for a per-read timeout, yet never finishes."""
+        self._trickles.add(faults.trickle_rule(count, interval, body_only=body_only, method=method,
+                                               path_prefix=path_prefix))
+
     def clear_faults(self) -> None:
         self._failures.clear()
         self._drops.clear()
         self._delays.clear()
+        self._trickles.clear()
         self._expiries.clear()
 
     @property
@@ -306,7 +316,7 @@ class HomerEmulator:
             handler.close_connection = True
             return
         self._record(method, path, response.status)
-        handler.write_response(response)
+        handler.write_response(response, trickle=self._trickles.take(method, path))
 
 
 class _Server(ThreadingHTTPServer):
@@ -381,7 +391,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.rfile.readline(1024)
             total += size
 
-    def write_response(self, response: Response) -> None:
+    def write_response(self, response: Response, trickle: faults.Rule | None = None) -> None:
         try:
             phrase = HTTPStatus(response.status).phrase
         except ValueError:
@@ -401,7 +411,23 @@ class _Handler(BaseHTTPRequestHandler):
             lines.append("Connection: close")
         if self.command == "HEAD":
             body = b""
+        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
         try:
-            self.wfile.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body)
+            if trickle is None:
+                self.wfile.write(head + body)
+            else:
+                self._write_trickling(head, body, trickle)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True  # the client gave up waiting (delay_next, timeouts)
+
+    def _write_trickling(self, head: bytes, body: bytes, rule: faults.Rule) -> None:
+        data = head + body
+        start = len(head) if rule.body_only else 0
+        self.wfile.write(data[:start])
+        for index in range(start, len(data)):
+            if self.server.emulator._server is None:  # stopped: give up the rest
+                self.close_connection = True
+                return
+            self.wfile.write(data[index:index + 1])
+            self.wfile.flush()
+            time.sleep(rule.interval)
