@@ -71,4 +71,9 @@ class StalePlanError(HomerSyncError):
 
 
 class LockError(HomerSyncError):
-    """Another homer-sync run holds the lock."""
+    """Another homer-sync run holds the lock (``holder``: what it wrote about itself, when known)."""
+
+    def __init__(self, message: str, *, path=None, holder: dict | None = None):
+        super().__init__(message)
+        self.path = path
+        self.holder = holder

@@ -34,7 +34,7 @@ from .errors import LockError
 try:
     import fcntl
 except ImportError:  # pragma: no cover - Windows: no flock; run without a lock
-    fcntl = None
+    fcntl = None  # type: ignore[assignment]  # checked before every use
 
 __all__ = ["default_lock_path", "run_lock"]
 
@@ -172,10 +172,7 @@ def run_lock(path, *, wait: float = 0.0, poll: float = 0.1) -> Iterator[None]:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 holder = _read_holder(fd)
-                error = LockError(_busy_message(path, holder))
-                error.path = path
-                error.holder = holder
-                raise error
+                raise LockError(_busy_message(path, holder), path=path, holder=holder)
             time.sleep(min(poll, remaining))
 
         try:

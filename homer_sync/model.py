@@ -115,6 +115,7 @@ class Alias:
 
 def sort_key(alias: Alias) -> tuple:
     """Stable, human-friendly order: by address family, address, mask, port, capture id."""
+    ip_key: tuple[int, int]
     try:
         parsed = ipaddress.ip_address(alias.ip)
         ip_key = (parsed.version, int(parsed))

@@ -34,6 +34,7 @@ class BaseClient:
     api_version = "?"
     supports_tags = False
     login_path = ""
+    aliases_path = ""
 
     def __init__(self, transport: Transport, settings):
         self._http = transport
@@ -136,6 +137,15 @@ class BaseClient:
 
     # -- errors --------------------------------------------------------------
     # -- writes shared by both APIs (the answers differ: see each _confirm) -----
+    @staticmethod
+    def _body(alias: Alias) -> dict:
+        """The JSON body of a create or update, in this API's shape."""
+        raise NotImplementedError
+
+    def _confirm(self, reply: Reply, guid: str, action: str) -> None:
+        """Raise unless the answer to a PUT or DELETE of ``guid`` reports success."""
+        raise NotImplementedError
+
     def update(self, before: Alias, after: Alias) -> None:
         guid = _guid_of(before)
         action = f"update alias {describe(before)}"

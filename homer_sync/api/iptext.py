@@ -40,7 +40,7 @@ _START = ("S",)
 
 def _step(state: tuple, ch: str) -> tuple:
     kind = state[0]
-    out = []
+    out: list[tuple] = []
     if kind == "S":
         if ch in _DIGITS:
             out.append(("4", 0, 1, int(ch)))

@@ -44,7 +44,8 @@ class V4Client(BaseClient):
     def _parse_login(self, reply: Reply) -> tuple[str, bool | None]:
         if reply.status in (200, 201) and reply.kind == "json":
             outer = reply.data if isinstance(reply.data, dict) else {}
-            data = outer.get("data") if isinstance(outer.get("data"), dict) else {}
+            inner = outer.get("data")
+            data = inner if isinstance(inner, dict) else {}
             token = data.get("token")
             if not isinstance(token, str) or not token:
                 raise self.shape_error(reply, "no 'data.token' in the login answer")

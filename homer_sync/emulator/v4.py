@@ -38,8 +38,8 @@ def parse_item(body: bytes) -> dict | Response:
     data = gojson.loads_object(body)
     if data is None:
         return bad_request("request body must be a JSON object")
-    problems = []
-    fields = {}
+    problems: list[str] = []
+    fields: dict[str, object] = {}
     for name in ("alias", "ip", "capture_id") + V4_EXTRA_FIELDS:
         value = data.get(name, "")
         if not isinstance(value, str):
@@ -58,7 +58,7 @@ def parse_item(body: bytes) -> dict | Response:
     fields["status"] = status
     if isinstance(data.get("alias", ""), str) and not fields["alias"]:
         problems.append("alias must not be empty")
-    if isinstance(data.get("ip", ""), str) and not is_go_ip(fields["ip"]):
+    if isinstance(data.get("ip", ""), str) and not is_go_ip(str(fields["ip"])):
         problems.append("ip must be a plain IP address")
     if isinstance(data.get("capture_id", ""), str) and not fields["capture_id"]:
         problems.append("capture_id must not be empty")
@@ -154,14 +154,14 @@ class V4Api:
                 filters.append((field, values[0].casefold()))
         sort = query.get("sort", ["guid"])[0]
         descending = sort.startswith("-")
-        key = SORT_FIELDS.get(sort.lstrip("-"))
-        if key is None:
+        sort_key = SORT_FIELDS.get(sort.lstrip("-"))
+        if sort_key is None:
             return bad_request(f"cannot sort by {sort!r}")
         rows = self.store.rows()  # sorted by guid: the stable sort below keeps guid order on ties
         if filters:
             rows = [row for row in rows if all(text in getattr(row, field).casefold() for field, text in filters)]
         if sort != "guid":
-            rows = sorted(rows, key=key, reverse=descending)
+            rows = sorted(rows, key=sort_key, reverse=descending)
         items = [row.v4() for row in rows[:limit]]
         return json_response(200, {"data": {"items": items}, "meta": {"limit": limit, "count": len(items)}})
 

@@ -134,7 +134,9 @@ def open_inventory(paths: Iterable[str] | str, *, stdin=None, resolve_hosts: boo
     problems: list[Problem] = []
     if not paths:
         raise InventoryError([Problem("", None, None, "no inventory file given")])
-    sources, entries, stdin_cache = [], [], []
+    sources: list[str] = []
+    entries: list[Entry] = []
+    stdin_cache: list[str] = []
     specs: list[SourceSpec] = []
     prune = prune_origin = None
     for path in paths:
@@ -145,7 +147,8 @@ def open_inventory(paths: Iterable[str] | str, *, stdin=None, resolve_hosts: boo
         if text is None:
             continue
         if path.lower().endswith(".csv"):
-            entries.extend(parse_csv(FileProblems(source, file_problems := []), text))
+            file_problems: list[Problem] = []
+            entries.extend(parse_csv(FileProblems(source, file_problems), text))
             problems.extend(file_problems)
             continue
         if path.lower().endswith(".json"):

@@ -89,7 +89,7 @@ def _csv_entry(f: FileProblems, cells: dict, line: int) -> Entry | None:
         f.error(line, "ip", "ip must not be empty")
         return None
     entry = {"ip": ip} if mask in (None, INVALID) else {"ip": ip, "mask": mask}
-    prefixes = []
+    prefixes: list[tuple[str, int]] = []
     ok &= entry_prefixes(_CsvRow(f, line), entry, "", mask, prefixes)
     if not ok:
         return None

@@ -26,7 +26,7 @@ def parse_document(f: FileProblems, doc, base_dir: str = ".") -> tuple[
     # Top-level "x-..." keys are ignored: a place for YAML anchors (as in docker compose).
     check_keys(f, doc, TOP_KEYS, "", extensions=True)
     if "version" not in doc:
-        f.error(doc.line, "version", f"missing version (add 'version: {VERSION}' at the top)")
+        f.error(getattr(doc, "line", 1), "version", f"missing version (add 'version: {VERSION}' at the top)")
     else:
         version = doc["version"]
         if isinstance(version, bool) or version != VERSION:

@@ -89,7 +89,8 @@ def parse_entry(f: FileProblems, entry, line, index: int | None, defaults: dict)
     mask = field(f, entry, "mask", path, parse_mask)
     ok &= INVALID not in (name, capture_id, status, ports, mask)
 
-    prefixes, hosts = [], []
+    prefixes: list[tuple[str, int]] = []
+    hosts: list[tuple[str, int | None, str]] = []
     has_ip, has_host = "ip" in entry, "host" in entry
     if has_ip and has_host:
         f.error(line, path or None, "give either ip or host, not both")
@@ -137,13 +138,13 @@ def entry_prefixes(f: FileProblems, entry, path, mask, out: list) -> bool:
         f.error(mask_line, mask_path, "mask is only allowed with plain IPs; a CIDR carries its own mask")
         return False
     ok = True
-    for (addr, _), where in zip(parsed, places(value, ip_line, ip_path), strict=True):
+    for (addr, _), (where_line, where_path) in zip(parsed, places(value, ip_line, ip_path), strict=True):
         if mask > addr.max_prefixlen:
             f.error(mask_line, mask_path, f"mask {mask} is out of range for {family(addr.version)} "
                     f"{addr.compressed} (0-{addr.max_prefixlen})")
             ok = False
         elif int(addr) & host_mask(addr, mask):
-            f.error(*where, host_bits_message(f"{quote(addr.compressed)} with mask {mask}", addr, mask))
+            f.error(where_line, where_path, host_bits_message(f"{quote(addr.compressed)} with mask {mask}", addr, mask))
             ok = False
         else:
             out.append((addr.compressed, mask))

@@ -18,9 +18,11 @@ def expand(entries: list[Entry], resolved: dict, problems: list) -> dict:
     seen: dict = {}
     conflicts: dict = {}
     for entry in entries:
-        pairs = []  # (ip, mask, name)
-        for ip, mask in entry.prefixes:
-            pairs.append((ip, mask, entry.name))
+        pairs: list[tuple[str, int, str]] = []  # (ip, mask, name)
+        if entry.prefixes:
+            if entry.name is None:  # parse_entry refuses an ip entry without an alias
+                raise ValueError(f"{entry.where}: an entry with ip but no alias reached expansion")
+            pairs.extend((ip, mask, entry.name) for ip, mask in entry.prefixes)
         if entry.hosts:
             pairs.extend(_host_addresses(entry, resolved, problems))
         for ip, mask, name in pairs:

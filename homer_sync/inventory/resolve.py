@@ -14,7 +14,7 @@ def system_resolver(host: str) -> list[str]:
     addresses = []
     for family, _, _, _, sockaddr in infos:
         if family in (socket.AF_INET, socket.AF_INET6):
-            addresses.append(sockaddr[0].split("%")[0])
+            addresses.append(str(sockaddr[0]).split("%")[0])
     return list(dict.fromkeys(addresses))
 
 

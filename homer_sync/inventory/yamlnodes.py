@@ -29,12 +29,17 @@ class Map(dict):
     """A mapping that remembers its own line and the line of each key."""
 
     __slots__ = ("line", "key_lines", "duplicates")
+    line: int
+    key_lines: dict
+    duplicates: list
 
 
 class Seq(list):
     """A sequence that remembers its own line and the line of each item."""
 
     __slots__ = ("line", "item_lines")
+    line: int
+    item_lines: list
 
 
 def new_map(line: int) -> Map:

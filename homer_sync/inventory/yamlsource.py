@@ -11,6 +11,7 @@ import yaml
 from .problems import FileProblems
 from .yamlnodes import new_map, new_seq, plain_scalar
 
+_BaseLoader: type[yaml.SafeLoader] | type[yaml.CSafeLoader]
 try:  # libyaml parses about ten times faster than the pure-Python parser.
     _BaseLoader = yaml.CSafeLoader
 except AttributeError:  # pragma: no cover - PyYAML built without libyaml
