@@ -10,7 +10,7 @@ from .sources import SourceSpec, parse_sources
 
 VERSION = 1
 TOP_KEYS = ("version", "defaults", "aliases", "sources", "prune")
-NOTHING = ([], None, None, [])
+NOTHING: tuple[list[Entry], None, None, list[SourceSpec]] = ([], None, None, [])
 
 
 def parse_document(f: FileProblems, doc, base_dir: str = ".") -> tuple[
