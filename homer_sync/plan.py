@@ -191,14 +191,18 @@ def _exact(value) -> Fraction:
     return Fraction(repr(float(value)))
 
 
-def _over_limit_message(count: int, existing: int, limit: float, verb: str) -> str | None:
+def _over_limit_message(count: int, existing: int, limit: float, verb: str, *, of: str) -> str | None:
     ratio = Fraction(100 * count, existing)
     if ratio <= _exact(limit):
         return None
     return (
-        f"{float(ratio):.2f}% of existing aliases would be {verb}, over the "
+        f"{float(ratio):.2f}% of {of} would be {verb}, over the "
         f"{float(limit):.2f}% limit ({count}/{existing}); use --force to proceed"
     )
+
+
+EXISTING_ALIASES = "existing aliases"
+PRUNABLE_ALIASES = "the aliases prune may touch (inside prune.only, owned)"
 
 
 EMPTY_PRUNE_MESSAGE = (
@@ -229,6 +233,8 @@ class Plan:
     unchanged_count: int = 0
     state_checksum: str = ""
     prune: bool = False
+    # Existing aliases prune may delete (in prune.only, owned); None: every existing alias.
+    prunable_count: int | None = None
 
     def __post_init__(self):
         object.__setattr__(self, "changes", _sort_changes(self.changes))
@@ -281,12 +287,17 @@ class Plan:
         # two runs racing from two machines leave one copy of everything they created:
         # such deletes do not count against the limit, so the next run can converge.
         deletes = sum(1 for d in self.deletes if not d.reason.startswith(DUPLICATE_REASON_PREFIX))
-        if existing > 0 and existing >= limits.min_existing:
-            for count, limit, verb in (
-                (deletes, limits.max_delete_percent, "deleted"),
-                (len(self.updates), limits.max_update_percent, "updated"),
-            ):
-                message = _over_limit_message(count, existing, limit, verb)
+        # Deletes are counted against what prune may touch: aliases outside prune.only would
+        # otherwise dilute the percentage (19 of 20 in scope is 95 %, not 19 % of 100).
+        # Updates are not bounded by the prune scope, so they count against every alias.
+        prunable = existing if self.prunable_count is None else self.prunable_count
+        of_prunable = EXISTING_ALIASES if prunable == existing else PRUNABLE_ALIASES
+        for count, total, limit, verb, of in (
+            (deletes, prunable, limits.max_delete_percent, "deleted", of_prunable),
+            (len(self.updates), existing, limits.max_update_percent, "updated", EXISTING_ALIASES),
+        ):
+            if total > 0 and total >= limits.min_existing:
+                message = _over_limit_message(count, total, limit, verb, of=of)
                 if message:
                     reasons.append(message)
         return reasons
@@ -301,13 +312,16 @@ class Plan:
     # saved plans
 
     def to_dict(self) -> dict:
-        return {
+        data = {
             "schema_version": SCHEMA_VERSION,
             "state_checksum": self.state_checksum,
             "prune": self.prune,
             "summary": self.summary(),
             "changes": [change.to_dict() for change in self.changes],
         }
+        if self.prunable_count is not None:
+            data["prunable"] = self.prunable_count
+        return data
 
     @classmethod
     def from_dict(cls, data) -> Plan:
@@ -391,6 +405,13 @@ def _in_scope(scope, alias: Alias) -> bool:
         # Junk stored on the server (an ip that is not an IP...) that a scope filter cannot
         # judge is treated as out of scope: prune never deletes what it cannot place.
         return False
+
+
+def _prunable(alias: Alias, scope, owner: str | None, owner_tag: str) -> bool:
+    """May prune delete this alias (were it undeclared)? In scope and, with an owner, marked as ours."""
+    if owner is not None and alias.extra_dict().get(owner_tag) != owner:
+        return False
+    return _in_scope(scope, alias)
 
 
 _IDENTITY = operator.attrgetter("ip", "mask", "port", "capture_id")  # == Alias.identity, in C
@@ -478,14 +499,17 @@ def build_plan(
         else:
             changes.append(Update(before=keeper, after=replace(keeper, name=want.name, status=want.status)))
 
+    prunable = None
+    if prune and (owner is not None or scope is not None):
+        prunable = sum(1 for alias in existing if _prunable(alias, scope, owner, owner_tag))
+        if prunable == len(existing):
+            prunable = None  # the scope narrows nothing: every alias counts
     if prune:
         for key, alias in first.items():
             if key in wanted:
                 continue
             for candidate in several.get(key) or (alias,):
-                if owner is not None and candidate.extra_dict().get(owner_tag) != owner:
-                    continue
-                if not _in_scope(scope, candidate):
+                if not _prunable(candidate, scope, owner, owner_tag):
                     continue
                 changes.append(Delete(before=candidate, reason="not in the inventory (prune)"))
 
@@ -496,6 +520,7 @@ def build_plan(
         unchanged_count=unchanged,
         state_checksum=state_checksum(existing),
         prune=bool(prune),
+        prunable_count=prunable,
     )
 
 
@@ -581,6 +606,9 @@ def _plan_from_dict(data) -> Plan:
         prune = data.get("prune", False)
         if not isinstance(prune, bool):
             raise _Malformed("'prune' has the wrong type")
+        prunable = data.get("prunable")
+        if prunable is not None and (not isinstance(prunable, int) or isinstance(prunable, bool)):
+            raise _Malformed("'prunable' has the wrong type")
         plan = Plan(
             changes=tuple(changes),
             existing_count=summary["existing"],
@@ -588,6 +616,7 @@ def _plan_from_dict(data) -> Plan:
             unchanged_count=summary["unchanged"],
             state_checksum=checksum,
             prune=prune,
+            prunable_count=prunable,
         )
         for action in ACTIONS:
             if action in summary and summary[action] != plan.summary()[action]:

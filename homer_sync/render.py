@@ -35,7 +35,9 @@ json
              "reason": "not on the server",
              "before": null | ALIAS,
              "after": null | ALIAS}
-          ]
+          ],
+          "prunable": 20    (only with --prune and prune.only or an owner: how many existing
+                             aliases prune may touch, the base of the delete percentage)
         }
 
     ALIAS is ``{"alias": str, "ip": str, "mask": int, "port": int, "capture_id": str,

@@ -155,6 +155,19 @@ def test_unsafe_prune_is_refused_with_exit_3_and_nothing_written(run, emulator, 
     assert len(emulator.aliases()) == 6
 
 
+def test_delete_limit_is_not_diluted_by_aliases_outside_prune_only(run, emulator, tmp_path):
+    emulator.seed([v3(f"other{i}", f"10.0.3.{i}") for i in range(80)]
+                  + [v3(f"ims-{i}", f"10.0.4.{i}") for i in range(20)])
+    inv = write(tmp_path, "version: 1\naliases:\n  - {alias: ims-0, ip: 10.0.4.0, port: 5060}\n"
+                          "prune: {enabled: true, only: {alias_regex: '^ims-'}}\n")
+    before = state(emulator)
+    result = run("apply", "--yes", inv)
+    assert result.exit_code == 3, result.output
+    assert ("95.00% of the aliases prune may touch (inside prune.only, owned) would be deleted,"
+            " over the 30.00% limit (19/20)") in result.output
+    assert state(emulator) == before
+
+
 def test_prune_from_empty_inventory_is_refused(run, emulator, tmp_path):
     emulator.seed([v3("a-host", "10.0.2.1")])
     inv = write(tmp_path, "version: 1\naliases: []\nprune: {enabled: true}\n")

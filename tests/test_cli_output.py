@@ -131,6 +131,7 @@ def test_json_schema(run, inv, emulator):
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
     assert list(doc) == ["schema_version", "server", "api", "state_checksum", "prune", "summary", "changes"]
+    assert "prunable" not in doc  # only when prune.only or an owner narrows what prune may touch
     assert doc["schema_version"] == 1
     assert doc["server"] == emulator.url and doc["api"] == "v3" and doc["prune"] is True
     assert re.fullmatch(r"[0-9a-f]{64}", doc["state_checksum"])

@@ -334,6 +334,24 @@ def test_thresholds_apply_only_from_min_existing():
     assert _plan_with(0).unsafe_reasons(SafetyLimits(min_existing=0)) == []
 
 
+def test_delete_percentage_counts_only_what_prune_may_touch():
+    # 100 aliases, 20 of them in scope (capture "0"); the inventory lost 19 of those 20
+    outside = [A(f"10.1.0.{i}", f"o{i}", capture="OTHER", guid=guids(100 + i)) for i in range(80)]
+    inside = [A(f"10.2.0.{i}", f"i{i}", guid=guids(i)) for i in range(20)]
+    desired = [replace(a, guid=None) for a in outside + inside[:1]]
+    plan = build_plan(desired, outside + inside, prune=True, scope=CaptureScope())
+    assert (len(plan.deletes), plan.prunable_count) == (19, 20)
+    assert plan.unsafe_reasons(SafetyLimits()) == [
+        "95.00% of the aliases prune may touch (inside prune.only, owned) would be deleted, over the"
+        " 30.00% limit (19/20); use --force to proceed"]
+    # an owner narrows it the same way: only marked aliases can be pruned
+    marked = [a.with_extra(tag4="ci") for a in inside]
+    owned = build_plan(desired, outside + marked, prune=True, owner="ci")
+    assert owned.prunable_count == 20 and len(owned.unsafe_reasons(SafetyLimits())) == 1
+    # without a scope every alias is one prune may touch: same wording as before
+    assert build_plan(desired, outside + inside, prune=True).prunable_count is None
+
+
 def test_empty_inventory_prune_is_refused_unless_forced():
     plan = build_plan([], [A("10.0.0.1", guid=guids(1))], prune=True)
     assert plan.unsafe_reasons(SafetyLimits(min_existing=10)) == [EMPTY_PRUNE_MESSAGE]
@@ -368,7 +386,7 @@ def _sample_plan():
 def test_to_dict_from_dict_round_trip():
     plan = _sample_plan()
     data = plan.to_dict()
-    assert list(data) == ["schema_version", "state_checksum", "prune", "summary", "changes"]
+    assert list(data) == ["schema_version", "state_checksum", "prune", "summary", "changes", "prunable"]
     assert data["schema_version"] == 1 and data["prune"] is True
     assert [c["action"] for c in data["changes"]] == ["create", "update", "delete", "delete"]
     assert data["changes"][1]["before"]["guid"] == guids(2)
