@@ -181,7 +181,6 @@ loadmodule "permissions.so"
 modparam("jsonrpcs", "transport", 1)
 modparam("dispatcher", "list_file", "{dispatcher_list}")
 modparam("permissions", "address_file", "{address_list}")
-modparam("permissions", "db_url", "")
 
 request_route {{
     sl_send_reply("404", "Not here");

@@ -101,7 +101,7 @@ class _Walk:
         self.entries: list[SourceEntry] = []
 
     def srv(self, name: str, origin: str) -> None:
-        records = self._lookup(origin, lambda: self.dns.srv(name))
+        records = lookup(origin, lambda: self.dns.srv(name))
         if not records:
             raise SourceError(origin, "no SRV records")
         for record in sorted(records, key=_srv_order):
@@ -110,7 +110,7 @@ class _Walk:
 
     def naptr(self, domain: str) -> None:
         origin = f"dns NAPTR {domain}"
-        records = self._lookup(origin, lambda: self.dns.naptr(domain))
+        records = lookup(origin, lambda: self.dns.naptr(domain))
         usable = [r for r in records if r.service.upper() in self.services and r.flags.lower() in ("s", "a")]
         if not usable:
             found = ", ".join(sorted({f"{r.service} (flags {r.flags!r})" for r in records})) or "none"
@@ -133,7 +133,7 @@ class _Walk:
     def _add(self, origin: str, target: str, query: str, port: int | None) -> None:
         addresses = self._cache.get(target)
         if addresses is None:
-            addresses = self._cache[target] = self._lookup(origin, lambda: self._addresses(target))
+            addresses = self._cache[target] = lookup(origin, lambda: self._addresses(target))
         if not addresses:
             raise SourceError(origin, f"{target} has no A or AAAA records")
         values = {"target": target, "label": target.split(".")[0], "query": query, "port": port}
@@ -144,14 +144,16 @@ class _Walk:
                 fields["port"] = port
             self.entries.append(SourceEntry(origin, fields))
 
-    @staticmethod
-    def _lookup(origin: str, query: Callable[[], list]) -> list:
-        try:
-            return list(query())
-        except LookupFailed as exc:
-            raise SourceError(origin, str(exc)) from None
-        except OSError as exc:  # a resolver given by the inventory speaks OSError
-            raise SourceError(origin, exc.strerror or str(exc)) from None
+
+
+def lookup(origin: str, query: Callable[[], list]) -> list:
+    """``query()``'s records; any lookup failure becomes a SourceError naming ``origin``."""
+    try:
+        return list(query())
+    except LookupFailed as exc:
+        raise SourceError(origin, str(exc)) from None
+    except OSError as exc:  # a resolver given by the inventory speaks OSError
+        raise SourceError(origin, exc.strerror or str(exc)) from None
 
 
 def _srv_order(record: Srv) -> tuple:
