@@ -72,7 +72,7 @@ def test_srv_gives_one_entry_per_target_address_and_port(dnsmasq):
 
 
 def test_name_template_and_source_wide_capture_id(dnsmasq):
-    entries = collect(dnsmasq, srv=["_sip._udp.example.net"], name="{label}-{port}", capture_id="CAP7")
+    entries = collect(dnsmasq, srv=["_sip._udp.example.net"], alias_template="{label}-{port}", capture_id="CAP7")
     assert sorted((e.fields["alias"], e.fields["ip"], e.fields["capture_id"]) for e in entries) == [
         ("sip1-5060", "192.0.2.11", "CAP7"), ("sip1-5060", "2001:db8::11", "CAP7"), ("sip2-5080", "192.0.2.12", "CAP7"),
     ]
@@ -218,10 +218,10 @@ def test_inventory_resolver_errors_become_source_errors():
         ("nameserver", "'ns1.example.net' is not an IP address (a nameserver is given by its address)"),
         ("port", "port must be a port from 1 to 65535, got 70000")]),
     ({"srv": "_sip._udp.x", "port": 5353}, [("port", "port is the nameserver's port; give nameserver too")]),
-    ({"srv": "_sip._udp.x", "name": "{target}-{site}"}, [
-        ("name", "name uses {site}; available: {target}, {label}, {query}, {port}")]),
-    ({"hosts": "a.example.net", "name": "{label}:{port}"}, [
-        ("name", "name uses {port}, which hosts have only with host_port")]),
+    ({"srv": "_sip._udp.x", "alias_template": "{target}-{site}"}, [
+        ("alias_template", "alias_template uses {site}; available: {target}, {label}, {query}, {port}")]),
+    ({"hosts": "a.example.net", "alias_template": "{label}:{port}"}, [
+        ("alias_template", "alias_template uses {port}, which hosts have only with host_port")]),
     ({"srv": "_sip._udp.x", "host_port": 5060, "naptr_services": ["SIP+D2U"]}, [
         ("naptr_services", "naptr_services is only used with naptr"),
         ("host_port", "host_port is only used with hosts (SRV records carry their own ports)")]),

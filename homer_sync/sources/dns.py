@@ -4,7 +4,7 @@
 SRV port; ``naptr:`` domains follow NAPTR -> SRV (flag ``s``) or NAPTR -> A/AAAA
 (flag ``a``, port 5060, 5061 for SIPS) for the chosen SIP services; ``hosts:``
 give one alias per A/AAAA address. Aliases are named after the target host, or
-by the ``name:`` template.
+by the ``alias_template:``.
 
 Every record asked for must be there: a missing name (NXDOMAIN), a failing or
 silent nameserver, an SRV name without records or a target without addresses
@@ -21,7 +21,7 @@ from .options import Problems, integer, integer_list, ip_list, seconds, template
 from .resolver import DnsResolver, LookupFailed, Srv, system_addresses
 
 SIP_SERVICES = ("SIP+D2U", "SIP+D2T", "SIPS+D2T")
-KEYS = ("srv", "naptr", "naptr_services", "hosts", "host_port", "name", "nameserver", "port", "timeout",
+KEYS = ("srv", "naptr", "naptr_services", "hosts", "host_port", "alias_template", "nameserver", "port", "timeout",
         "capture_id", "status")
 NAME_FIELDS = ("target", "label", "query", "port")
 DEFAULT_NAME = "{target}"
@@ -40,9 +40,9 @@ def check(spec: Mapping[str, Any]) -> Problems:
     integer_list(spec, "host_port", 0, 65535, problems, what="a port")
     if "host_port" in spec and "hosts" not in spec:
         problems.append(("host_port", "host_port is only used with hosts (SRV records carry their own ports)"))
-    name = template(spec, "name", NAME_FIELDS, problems)
+    name = template(spec, "alias_template", NAME_FIELDS, problems)
     if name is not None and "{port}" in name and "hosts" in spec and "host_port" not in spec:
-        problems.append(("name", "name uses {port}, which hosts have only with host_port"))
+        problems.append(("alias_template", "alias_template uses {port}, which hosts have only with host_port"))
     check_resolver_options(spec, problems)
     return problems
 
@@ -92,7 +92,7 @@ class _Walk:
     """Follows NAPTR -> SRV -> A/AAAA and collects entries; each lookup is made once."""
 
     def __init__(self, spec: Mapping[str, Any], dns: DnsResolver, addresses: Callable[[str], list[str]]):
-        self.template = spec.get("name", DEFAULT_NAME)
+        self.template = spec.get("alias_template", DEFAULT_NAME)
         self.services = [s.upper() for s in _names(spec, "naptr_services")] or list(SIP_SERVICES)
         self.extra = {key: spec[key] for key in ("capture_id", "status") if key in spec}
         self.dns = dns

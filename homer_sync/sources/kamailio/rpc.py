@@ -9,18 +9,23 @@ the text ``NULL``; it is read as no tag.
 from __future__ import annotations
 
 import ipaddress
+import time
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from ..base import SourceError
 from .lists import Address, Destination, network_address, parse_attrs
 
+RequestHook = Callable[[str, str, "int | None", float], None]
+
 
 class KamailioRpc:
-    def __init__(self, url: str, timeout: float):
+    def __init__(self, url: str, timeout: float, on_request: RequestHook | None = None):
         self.url = url
         self.timeout = timeout
         self.shown_url = _without_credentials(url)
+        self.on_request = on_request  # the -v line of each request: method, path, status, milliseconds
 
     def destinations(self) -> list[Destination]:
         result = self._call("dispatcher.list")
@@ -59,14 +64,20 @@ class KamailioRpc:
         import requests
 
         where = f"kamailio rpc {method}"
+        started, status = time.monotonic(), None
         try:
             response = requests.post(self.url, json={"jsonrpc": "2.0", "method": method, "id": 1},
                                      timeout=self.timeout)
+            status = response.status_code
         except requests.Timeout:
             raise SourceError(where, f"no answer from {self.shown_url} within {self.timeout:g} s") from None
         except requests.RequestException as exc:
             reason = "connection refused" if "refused" in str(exc).lower() else type(exc).__name__
             raise SourceError(where, f"cannot reach {self.shown_url}: {reason}") from None
+        finally:
+            if self.on_request is not None:
+                path = urlsplit(self.url).path or "/"
+                self.on_request("POST", f"{path} {method}", status, (time.monotonic() - started) * 1000)
         try:
             body = response.json()
         except ValueError:
