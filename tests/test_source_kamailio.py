@@ -272,8 +272,12 @@ def test_live_dispatcher_matches_the_file(kamailio, dnsmasq):
 
 
 def test_live_addresses_and_subnets_match_the_file(kamailio):
-    live = collect({"rpc_url": kamailio.rpc_url, "read": ["address"]})
+    requests_seen = []
+    context = SourceContext(on_request=lambda *call: requests_seen.append(call[:3]))
+    live = collect({"rpc_url": kamailio.rpc_url, "read": ["address"]}, context)
     assert fields(live) == ADDRESS_ROWS
+    assert requests_seen == [("POST", "/RPC permissions.addressDump", 200),
+                             ("POST", "/RPC permissions.subnetDump", 200)]
     groups = collect({"rpc_url": kamailio.rpc_url, "read": ["address"], "groups": [1]})
     assert fields(groups) == Counter({row("pbx-a", "10.0.0.10", 5060): 1, row("core", "10.1.0.0/16", 0): 1})
 

@@ -71,8 +71,7 @@ def check(spec: Mapping[str, Any]) -> Problems:
 def collect(spec: Mapping[str, Any], context: SourceContext) -> list[SourceEntry]:
     timeout = float(spec.get("timeout", min(DEFAULT_TIMEOUT, context.timeout)))
     chosen = _chosen_lists(spec)
-    on_request = getattr(context, "on_request", None)
-    rpc = KamailioRpc(spec["rpc_url"], timeout, on_request) if "rpc_url" in spec else None
+    rpc = KamailioRpc(spec["rpc_url"], timeout, context.on_request) if "rpc_url" in spec else None
     extra = {key: spec[key] for key in ("capture_id", "status") if key in spec}
     entries: list[SourceEntry] = []
     if "dispatcher" in chosen:
