@@ -83,6 +83,7 @@ class App:
     color: bool = True
     lock_file: str | None = None
     lock_wait: float = 0.0
+    max_aliases: int | None = None
     connection: dict = field(default_factory=dict)
 
     def info(self, message: str) -> None:
@@ -153,9 +154,11 @@ def _merged_connection(app: App, command_level: dict) -> dict:
               help="Run lock (default $XDG_STATE_HOME/homer-sync/homer-sync.lock).")
 @click.option("--lock-wait", type=click.FloatRange(min=0), default=0.0, show_default=True,
               help="Seconds to wait for another run's lock.")
+@click.option("--max-aliases", type=click.IntRange(min=1), metavar="N",
+              help="Refuse inventories that expand (ip x port) to more than N aliases (default 200,000).")
 @connection_options(with_env=True)
 @click.pass_context
-def cli(ctx, verbose, quiet, no_color, lock_file, lock_wait, **kwargs):
+def cli(ctx, verbose, quiet, no_color, lock_file, lock_wait, max_aliases, **kwargs):
     """Keep the IP aliases of a HOMER SIP-capture server in line with an inventory.
 
     \b
@@ -176,7 +179,7 @@ def cli(ctx, verbose, quiet, no_color, lock_file, lock_wait, **kwargs):
         raise click.UsageError("-v and -q cannot be used together")
     color = not no_color and "NO_COLOR" not in os.environ
     ctx.obj = App(verbose=verbose, quiet=quiet, color=color, lock_file=lock_file, lock_wait=lock_wait,
-                  connection=_pop_connection(kwargs))
+                  max_aliases=max_aliases, connection=_pop_connection(kwargs))
 
 
 def _is_tty(stream) -> bool:
@@ -210,9 +213,10 @@ def _load(app: App, paths, *, resolve: bool = True, sources: bool = True):
 def _draft(app: App, paths, *, resolve: bool = True):
     from dataclasses import replace
 
-    from homer_sync.inventory import open_inventory
+    from homer_sync.inventory import DEFAULT_MAX_ALIASES, open_inventory
 
-    draft = open_inventory(list(paths), stdin=sys.stdin, resolve_hosts=resolve)
+    draft = open_inventory(list(paths), stdin=sys.stdin, resolve_hosts=resolve,
+                           max_aliases=app.max_aliases or DEFAULT_MAX_ALIASES)
     return replace(draft, on_request=_log_request) if app.verbose else draft
 
 

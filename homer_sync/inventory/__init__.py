@@ -28,15 +28,15 @@ from .document import VERSION, parse_document
 from .dump import dump_collected, dump_inventory
 from .entries import Entry
 from .lint import name_warnings, overlap_warnings
-from .merge import expand
+from .merge import DEFAULT_MAX_ALIASES, expand
 from .problems import FileProblems, Problem
 from .prune import OWNER_TAGS, PruneConfig
 from .resolve import Resolver, resolve_all, system_resolver
 from .sources import Collected, SourceFailure, SourceSpec, collect_sources, default_context, source_entries
 
 __all__ = [
-    "CSV_COLUMNS", "OWNER_TAGS", "VERSION", "Collected", "Inventory", "InventoryDraft", "Problem",
-    "PruneConfig", "Resolver", "SourceFailure", "dump_collected", "dump_inventory", "load_inventory",
+    "CSV_COLUMNS", "DEFAULT_MAX_ALIASES", "OWNER_TAGS", "VERSION", "Collected", "Inventory", "InventoryDraft",
+    "Problem", "PruneConfig", "Resolver", "SourceFailure", "dump_collected", "dump_inventory", "load_inventory",
     "open_inventory", "system_resolver",
 ]
 
@@ -60,6 +60,7 @@ class InventoryDraft:
     files: tuple[str, ...]
     source_specs: tuple[SourceSpec, ...] = field(default=())
     on_request: Callable | None = field(default=None, compare=False)  # the -v hook for sources' HTTP requests
+    max_aliases: int = DEFAULT_MAX_ALIASES  # more after expansion (ip x port) is a problem, found before any is made
 
     def collect(self, *, environ=None, on_request=None, resolver: Resolver | None = None) -> list[Collected]:
         """Read every source at once (network, files, programs); raises SourceFailure."""
@@ -75,7 +76,7 @@ class InventoryDraft:
         hosts = list(dict.fromkeys(host for entry in entries for host, _, _ in entry.hosts))
         # Each distinct host is resolved once per call: that is the cache.
         resolved = resolve_all(hosts, resolver or system_resolver) if resolve_hosts else {}
-        seen = expand(entries, resolved, problems)
+        seen = expand(entries, resolved, problems, self.max_aliases)
         order = {source: i for i, source in enumerate(dict.fromkeys(self.files))}
 
         def by_place(problem):
@@ -109,6 +110,7 @@ def load_inventory(
     resolver: Resolver | None = None,
     collect_sources: bool = True,
     environ=None,
+    max_aliases: int = DEFAULT_MAX_ALIASES,
 ) -> Inventory:
     """Load, validate, merge and expand inventory files, reading their sources.
 
@@ -116,13 +118,14 @@ def load_inventory(
     everything else YAML (JSON included). Raises :class:`InventoryError`
     listing every problem found, :class:`SourceFailure` when a source cannot be read.
     """
-    draft = open_inventory(paths, stdin=stdin, resolve_hosts=resolve_hosts, resolver=resolver)
+    draft = open_inventory(paths, stdin=stdin, resolve_hosts=resolve_hosts, resolver=resolver,
+                           max_aliases=max_aliases)
     return draft.load(resolve_hosts=resolve_hosts, resolver=resolver, collect_sources=collect_sources,
                       environ=environ)
 
 
 def open_inventory(paths: Iterable[str] | str, *, stdin=None, resolve_hosts: bool = True,
-                   resolver: Resolver | None = None) -> InventoryDraft:
+                   resolver: Resolver | None = None, max_aliases: int = DEFAULT_MAX_ALIASES) -> InventoryDraft:
     """Read and check inventory files (sources' configuration included); raises InventoryError.
 
     Sources are not read. Hosts are resolved only when the files have problems,
@@ -171,14 +174,16 @@ def open_inventory(paths: Iterable[str] | str, *, stdin=None, resolve_hosts: boo
     if problems:
         # Everything wrong at once: also the hosts that do not resolve and the identity conflicts.
         hosts = list(dict.fromkeys(host for entry in entries for host, _, _ in entry.hosts))
-        expand(entries, resolve_all(hosts, resolver or system_resolver) if resolve_hosts else {}, problems)
+        expand(entries, resolve_all(hosts, resolver or system_resolver) if resolve_hosts else {}, problems,
+               max_aliases)
         order = {source: i for i, source in enumerate(dict.fromkeys(sources))}
         raise InventoryError(sorted(problems, key=lambda p: (order.get(p.source, -1), p.line or 0)))
     prune = prune or PruneConfig()
     owned = tuple(spec.owns for spec in specs if spec.owns is not None)
     if owned:
         prune = replace(prune, owned=owned)
-    return InventoryDraft(entries=tuple(entries), prune=prune, files=tuple(sources), source_specs=tuple(specs))
+    return InventoryDraft(entries=tuple(entries), prune=prune, files=tuple(sources), source_specs=tuple(specs),
+                          max_aliases=max_aliases)
 
 
 def _read(path: str, stdin, stdin_cache: list, f: FileProblems) -> str | None:

@@ -82,5 +82,14 @@ def field(f: FileProblems, mapping, key, path: str, parse, default=None, many: s
     line, where = key_line(mapping, key), join_path(path, key)
     if many is None:
         return one(f, mapping[key], line, where, parse)
-    items = each(f, mapping[key], line, where, parse, many)
-    return INVALID if items is None else tuple(dict.fromkeys(items))
+    value = mapping[key]
+    shared = (id(value), parse) if isinstance(value, list) else None
+    if shared in f.parsed_lists:
+        return f.parsed_lists[shared]
+    items = each(f, value, line, where, parse, many)
+    if items is None:
+        return INVALID
+    result = tuple(dict.fromkeys(items))
+    if shared is not None:
+        f.parsed_lists[shared] = result
+    return result

@@ -2,6 +2,11 @@
 
 The same identity declared twice with the same name and status is merged
 silently; with a different name or status it is a conflict (a problem).
+
+The number of aliases is counted (ips x ports per entry) before any is made:
+past ``max_aliases`` (DEFAULT_MAX_ALIASES unless raised with --max-aliases) the
+inventory is refused at the entry that crosses the limit, so that a list of
+65,536 ports anchored into many entries cannot eat the machine's memory.
 """
 
 from __future__ import annotations
@@ -12,9 +17,13 @@ from ..model import Alias
 from .entries import Entry
 from .problems import Problem
 
+DEFAULT_MAX_ALIASES = 200_000
 
-def expand(entries: list[Entry], resolved: dict, problems: list) -> dict:
-    """Entries -> {identity: (Alias, entry)}; conflicts and failed hosts become problems."""
+
+def expand(entries: list[Entry], resolved: dict, problems: list, max_aliases: int = DEFAULT_MAX_ALIASES) -> dict:
+    """Entries -> {identity: (Alias, entry)}; conflicts, failed hosts and too many aliases become problems."""
+    if _over_limit(entries, resolved, problems, max_aliases):
+        return {}
     seen: dict = {}
     conflicts: dict = {}
     for entry in entries:
@@ -42,6 +51,30 @@ def expand(entries: list[Entry], resolved: dict, problems: list) -> dict:
             f"and {_describe_attributes(second)} here",
         ))
     return seen
+
+
+def _over_limit(entries: list[Entry], resolved: dict, problems: list, max_aliases: int) -> bool:
+    """Report the entry whose expansion crosses ``max_aliases``; True when one does."""
+    total = 0
+    crossing = None
+    for entry in entries:
+        addresses = len(entry.prefixes) + sum(
+            len(found) for host, _, _ in entry.hosts if (found := resolved.get(host)) and not isinstance(found, str))
+        count = addresses * len(entry.ports)
+        total += count
+        if crossing is None and total > max_aliases:
+            crossing = (entry, addresses, count, total)
+    if crossing is None:
+        return False
+    entry, addresses, count, running = crossing
+    problems.append(Problem(
+        entry.source, entry.line, entry.path,
+        f"expands to {count:,} aliases ({addresses:,} address{'es' if addresses != 1 else ''} x "
+        f"{len(entry.ports):,} port{'s' if len(entry.ports) != 1 else ''}), bringing the inventory to "
+        f"{running:,}, over the limit of {max_aliases:,} aliases (the whole inventory expands to {total:,}); "
+        "nothing was expanded. Use --max-aliases to raise the limit if that many is meant",
+    ))
+    return True
 
 
 def _host_addresses(entry: Entry, resolved: dict, problems: list) -> list:

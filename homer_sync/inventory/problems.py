@@ -84,6 +84,9 @@ class FileProblems:
     def __init__(self, source: str, problems: list):
         self.source = source
         self.problems = problems
+        # (id of a list, parser) -> its valid parsed tuple: a YAML anchor shares one list
+        # between entries, and it is parsed once (the document keeps the list, and its id, alive).
+        self.parsed_lists: dict = {}
 
     def error(self, line, field_path, message):
         self.problems.append(Problem(self.source, line, field_path, message))
