@@ -1,6 +1,7 @@
 """HTTP plumbing shared by the API clients.
 
-One :class:`Transport` owns one ``requests.Session`` for one HOMER base URL:
+One :class:`Transport` owns one ``requests.Session`` for one HOMER base URL
+(or the URL of another service read the same way, such as a NetBox source):
 a connection pool sized for the apply concurrency, urllib3 retries with
 backoff (never for a create's POST, except connection attempts that sent
 nothing; the login's POST is harmless to repeat and retried like a GET),
@@ -186,31 +187,31 @@ def redact_url(url: str) -> str:
     return parts._replace(netloc=netloc, query=query, fragment="").geturl()
 
 
-def parse_base_url(url: str) -> str:
-    """Validate the HOMER URL (may carry a path prefix) and return it without a trailing slash."""
+def parse_base_url(url: str, service: str = "HOMER",
+                   credentials: str = "use --username/--password or --token") -> str:
+    """Validate the service's URL (may carry a path prefix) and return it without a trailing slash."""
     text = (url or "").strip()
     parts = urlsplit(text)
     shown = redact_url(text) if text else "''"
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ApiError(f"invalid HOMER URL {shown}: expected http(s)://host[:port][/prefix]")
+        raise ApiError(f"invalid {service} URL {shown}: expected http(s)://host[:port][/prefix]")
     if parts.username is not None or parts.password is not None:
-        raise ApiError(
-            f"the HOMER URL {shown} must not carry credentials: use --username/--password or --token"
-        )
+        raise ApiError(f"the {service} URL {shown} must not carry credentials: {credentials}")
     if parts.query or parts.fragment:
-        raise ApiError(f"the HOMER URL {shown} must not have a query string or fragment")
+        raise ApiError(f"the {service} URL {shown} must not have a query string or fragment")
     try:
         _ = parts.port
     except ValueError:
-        raise ApiError(f"invalid HOMER URL {shown}: bad port") from None
+        raise ApiError(f"invalid {service} URL {shown}: bad port") from None
     return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
 
 
 class Transport:
-    """Thread-safe HTTP access to one HOMER base URL."""
+    """Thread-safe HTTP access to one HOMER (or ``service``) base URL."""
 
-    def __init__(self, settings):
-        self.base_url = parse_base_url(settings.url)
+    def __init__(self, settings, *, service: str = "HOMER"):
+        self.service = service
+        self.base_url = parse_base_url(settings.url, service)
         self.timeout = float(settings.timeout)
         self.retries = int(settings.retries)
         self._hook = settings.on_request
@@ -279,7 +280,8 @@ class Transport:
         """Send one request; ``repeatable`` marks a POST that is harmless to repeat (login)."""
         query = urlencode(params) if params else ""
         url = self.base_url + path + (f"?{query}" if query else "")
-        shown = unquote(urlsplit(url).path + (f"?{query}" if query else ""))
+        parts = urlsplit(url)  # the path may carry a query of its own (a link the server gave)
+        shown = unquote(parts.path + (f"?{parts.query}" if parts.query else ""))
         with self._count_lock:
             self.call_count += 1
         attempts = _Attempts(lambda status, ms: self._record(method, shown, status, ms), self.timeout)
@@ -309,20 +311,20 @@ class Transport:
             self._hook(method, path, status, ms)
 
     def _network_error(self, exc, method, url, shown, retries, action, ambiguous) -> ApiError:
-        detail, sent = _describe(exc, self.timeout, urlsplit(url).hostname or "")
+        detail, sent = _describe(exc, self.timeout, urlsplit(url).hostname or "", self.service)
         kw = {"method": method, "url": redact_url(url)}
         if ambiguous and sent:
             what = action or f"send POST {shown}"
             return AmbiguousWriteError(
                 f"the request to {what} has an unknown outcome: {detail};"
-                " HOMER may or may not have stored it",
+                f" {self.service} may or may not have stored it",
                 **kw,
             )
         if not sent:
-            return ApiError(f"cannot reach HOMER at {redact_url(self.base_url)}: {detail}", **kw)
+            return ApiError(f"cannot reach {self.service} at {redact_url(self.base_url)}: {detail}", **kw)
         after = f" (after {retries} {'retry' if retries == 1 else 'retries'})" if retries else ""
         return ApiError(
-            f"HOMER at {redact_url(self.base_url)} failed to answer {method} {shown}: {detail}{after}",
+            f"{self.service} at {redact_url(self.base_url)} failed to answer {method} {shown}: {detail}{after}",
             **kw,
         )
 
@@ -349,8 +351,8 @@ def _parse_body(response) -> tuple[Any, str]:
     return None, "text"
 
 
-def _describe(exc: Exception, timeout: float, host: str) -> tuple[str, bool]:
-    """A short phrase for a network failure, and whether the request may have reached HOMER."""
+def _describe(exc: Exception, timeout: float, host: str, service: str = "HOMER") -> tuple[str, bool]:
+    """A short phrase for a network failure, and whether the request may have reached the service."""
     timeout_text = f"{timeout:g}s"
     if isinstance(exc, requests.exceptions.SSLError):
         return _tls_phrase(exc), False
@@ -391,7 +393,7 @@ def _describe(exc: Exception, timeout: float, host: str) -> tuple[str, bool]:
             return _tls_phrase(reason), False
         if isinstance(reason, u3.ProxyError):
             return "the proxy refused the connection", False
-        return "the connection was closed before HOMER answered", True
+        return f"the connection was closed before {service} answered", True
     return f"request failed ({type(exc).__name__})", True
 
 
