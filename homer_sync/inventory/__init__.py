@@ -27,11 +27,12 @@ from .csvsource import CSV_COLUMNS, parse_csv
 from .document import VERSION, parse_document
 from .dump import dump_collected, dump_inventory
 from .entries import Entry
+from .keys import key_line
 from .lint import name_warnings, overlap_warnings
 from .merge import DEFAULT_MAX_ALIASES, expand
 from .problems import FileProblems, Problem
 from .prune import OWNER_TAGS, PruneConfig
-from .resolve import Resolver, resolve_all, system_resolver
+from .resolve import Resolver, parse_resolver, resolve_all, system_resolver
 from .sources import Collected, SourceFailure, SourceSpec, collect_sources, default_context, source_entries
 
 __all__ = [
@@ -61,12 +62,13 @@ class InventoryDraft:
     source_specs: tuple[SourceSpec, ...] = field(default=())
     on_request: Callable | None = field(default=None, compare=False)  # the -v hook for sources' HTTP requests
     max_aliases: int = DEFAULT_MAX_ALIASES  # more after expansion (ip x port) is a problem, found before any is made
+    resolver: Resolver | None = field(default=None, compare=False)  # the files' resolver: block (None: the system's)
 
     def collect(self, *, environ=None, on_request=None, resolver: Resolver | None = None) -> list[Collected]:
         """Read every source at once (network, files, programs); raises SourceFailure."""
         hook = on_request or self.on_request
         return collect_sources(list(self.source_specs), lambda spec: default_context(
-            spec, environ=environ, resolver=resolver, on_request=hook))
+            spec, environ=environ, resolver=resolver or self.resolver, on_request=hook))
 
     def finish(self, collected: list[Collected] = (), *, resolve_hosts: bool = True,  # type: ignore[assignment]
                resolver: Resolver | None = None) -> Inventory:
@@ -75,7 +77,7 @@ class InventoryDraft:
         entries = list(self.entries) + source_entries(list(collected), problems)
         hosts = list(dict.fromkeys(host for entry in entries for host, _, _ in entry.hosts))
         # Each distinct host is resolved once per call: that is the cache.
-        resolved = resolve_all(hosts, resolver or system_resolver) if resolve_hosts else {}
+        resolved = resolve_all(hosts, resolver or self.resolver or system_resolver) if resolve_hosts else {}
         seen = expand(entries, resolved, problems, self.max_aliases)
         order = {source: i for i, source in enumerate(dict.fromkeys(self.files))}
 
@@ -98,7 +100,7 @@ class InventoryDraft:
     def load(self, *, resolve_hosts: bool = True, resolver: Resolver | None = None, collect_sources: bool = True,
              environ=None, on_request=None) -> Inventory:
         """collect() then finish(): the complete inventory."""
-        collected = self.collect(environ=environ, on_request=on_request) if collect_sources else []
+        collected = self.collect(environ=environ, on_request=on_request, resolver=resolver) if collect_sources else []
         return self.finish(collected, resolve_hosts=resolve_hosts, resolver=resolver)
 
 
@@ -142,6 +144,7 @@ def open_inventory(paths: Iterable[str] | str, *, stdin=None, resolve_hosts: boo
     stdin_cache: list[str] = []
     specs: list[SourceSpec] = []
     prune = prune_origin = None
+    dns = dns_origin = None
     for path in paths:
         source = "<stdin>" if path == "-" else path
         sources.append(source)
@@ -165,6 +168,14 @@ def open_inventory(paths: Iterable[str] | str, *, stdin=None, resolve_hosts: boo
         file_entries, file_prune, prune_line, file_specs = parse_document(f, doc, base_dir)
         entries.extend(file_entries)
         specs.extend(file_specs)
+        if isinstance(doc, dict) and "resolver" in doc:
+            line = key_line(doc, "resolver")
+            file_dns = parse_resolver(f, doc["resolver"], line)
+            if file_dns is not None and dns is None:
+                dns, dns_origin = file_dns, f"{source}:{line}"
+            elif file_dns is not None and dns is not None and file_dns.settings != dns.settings:
+                f.error(line, "resolver", f"differs from the resolver block at {dns_origin}; "
+                        "declare it in one file (or make the blocks identical)")
         if file_prune is not None:
             if prune is None:
                 prune, prune_origin = file_prune, f"{source}:{prune_line}"
@@ -174,7 +185,7 @@ def open_inventory(paths: Iterable[str] | str, *, stdin=None, resolve_hosts: boo
     if problems:
         # Everything wrong at once: also the hosts that do not resolve and the identity conflicts.
         hosts = list(dict.fromkeys(host for entry in entries for host, _, _ in entry.hosts))
-        expand(entries, resolve_all(hosts, resolver or system_resolver) if resolve_hosts else {}, problems,
+        expand(entries, resolve_all(hosts, resolver or dns or system_resolver) if resolve_hosts else {}, problems,
                max_aliases)
         order = {source: i for i, source in enumerate(dict.fromkeys(sources))}
         raise InventoryError(sorted(problems, key=lambda p: (order.get(p.source, -1), p.line or 0)))
@@ -183,7 +194,7 @@ def open_inventory(paths: Iterable[str] | str, *, stdin=None, resolve_hosts: boo
     if owned:
         prune = replace(prune, owned=owned)
     return InventoryDraft(entries=tuple(entries), prune=prune, files=tuple(sources), source_specs=tuple(specs),
-                          max_aliases=max_aliases)
+                          max_aliases=max_aliases, resolver=dns)
 
 
 def _read(path: str, stdin, stdin_cache: list, f: FileProblems) -> str | None:

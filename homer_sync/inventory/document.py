@@ -1,4 +1,7 @@
-"""The top level of a YAML/JSON inventory: version, defaults, aliases, sources and prune."""
+"""The top level of a YAML/JSON inventory: version, defaults, aliases, sources and prune.
+
+(``resolver`` is read by the loader, which keeps one for all the files.)
+"""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ from .prune import PruneConfig, parse_prune
 from .sources import SourceSpec, parse_sources
 
 VERSION = 1
-TOP_KEYS = ("version", "defaults", "aliases", "sources", "prune")
+TOP_KEYS = ("version", "defaults", "aliases", "sources", "prune", "resolver")
 NOTHING: tuple[list[Entry], None, None, list[SourceSpec]] = ([], None, None, [])
 
 

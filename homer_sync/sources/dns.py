@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from .base import SourceContext, SourceEntry, SourceError
-from .options import Problems, integer, integer_list, ip_list, seconds, template, text_list, unknown_keys
+from .options import Problems, check_resolver_options, integer_list, template, text_list, unknown_keys
 from .resolver import DnsResolver, LookupFailed, Srv, system_addresses
 
 SIP_SERVICES = ("SIP+D2U", "SIP+D2T", "SIPS+D2T")
@@ -47,15 +47,6 @@ def check(spec: Mapping[str, Any]) -> Problems:
     return problems
 
 
-def check_resolver_options(spec: Mapping[str, Any], problems: Problems) -> None:
-    """``nameserver``, ``port`` and ``timeout``: shared by every source that resolves names."""
-    ip_list(spec, "nameserver", problems)
-    integer(spec, "port", 1, 65535, problems, what="a port")
-    if "port" in spec and "nameserver" not in spec:
-        problems.append(("port", "port is the nameserver's port; give nameserver too"))
-    seconds(spec, "timeout", problems)
-
-
 def collect(spec: Mapping[str, Any], context: SourceContext) -> list[SourceEntry]:
     dns = dns_resolver(spec, context)
     addresses = address_resolver(spec, context, dns)
@@ -71,7 +62,9 @@ def collect(spec: Mapping[str, Any], context: SourceContext) -> list[SourceEntry
 
 
 def dns_resolver(spec: Mapping[str, Any], context: SourceContext) -> DnsResolver:
-    """The configured nameserver(s), else the system's (/etc/resolv.conf)."""
+    """The block's nameserver(s), else the inventory's ``resolver:``, else the system's (/etc/resolv.conf)."""
+    if "nameserver" not in spec and isinstance(context.resolver, DnsResolver):
+        return context.resolver
     nameservers = _names(spec, "nameserver")
     timeout = float(spec.get("timeout", min(DEFAULT_TIMEOUT, context.timeout)))
     return DnsResolver(nameservers, int(spec.get("port", 53)), timeout)

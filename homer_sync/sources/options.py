@@ -111,6 +111,15 @@ def template(spec: Mapping[str, Any], key: str, fields: tuple[str, ...], problem
     return value
 
 
+def check_resolver_options(spec: Mapping[str, Any], problems: Problems) -> None:
+    """``nameserver``, ``port`` and ``timeout``: shared by every block that resolves names."""
+    ip_list(spec, "nameserver", problems)
+    integer(spec, "port", 1, 65535, problems, what="a port")
+    if "port" in spec and "nameserver" not in spec:
+        problems.append(("port", "port is the nameserver's port; give nameserver too"))
+    seconds(spec, "timeout", problems)
+
+
 def _describe(value) -> str:
     if value is None:
         return "nothing"

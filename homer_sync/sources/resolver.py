@@ -27,6 +27,8 @@ DNS_EXTRA_HINT = "DNS lookups need dnspython: pip install 'homer-sync[dns]'"
 
 class Failure(enum.Enum):
     NXDOMAIN = "does not exist (NXDOMAIN)"
+    NOT_FOUND = "not found"  # the system resolver does not tell NXDOMAIN from a name without addresses
+    TEMPORARY = "temporary failure (timeout or SERVFAIL)"
     SERVFAIL = "the nameserver failed to answer (SERVFAIL)"
     REFUSED = "the nameserver refused the query (REFUSED)"
     TIMEOUT = "no answer from the nameserver (timeout)"
@@ -39,7 +41,11 @@ class LookupFailed(Exception):
 
     def __init__(self, name: str, rdtype: str, failure: Failure, detail: str = ""):
         self.name, self.rdtype, self.failure, self.detail = name, rdtype, failure, detail
-        super().__init__(f"{rdtype} {name}: {failure.value}{f' ({detail})' if detail else ''}")
+        super().__init__(f"{rdtype} {name}: {self.reason}")
+
+    @property
+    def reason(self) -> str:
+        return f"{self.failure.value} ({self.detail})" if self.detail else self.failure.value
 
 
 class Srv(NamedTuple):
@@ -63,10 +69,11 @@ def system_addresses(host: str) -> list[str]:
     try:
         infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
-        failure = Failure.TIMEOUT if exc.errno == socket.EAI_AGAIN else Failure.ERROR
-        if exc.errno == socket.EAI_NONAME:
-            failure = Failure.NXDOMAIN
+        failure = {socket.EAI_NONAME: Failure.NOT_FOUND, socket.EAI_AGAIN: Failure.TEMPORARY}.get(
+            exc.errno or 0, Failure.ERROR)
         raise LookupFailed(host, "A/AAAA", failure, exc.strerror or str(exc)) from None
+    except UnicodeError as exc:  # a label over 63 characters, which IDNA refuses
+        raise LookupFailed(host, "A/AAAA", Failure.ERROR, str(exc)) from None
     addresses = [str(sockaddr[0]).split("%")[0] for family, _, _, _, sockaddr in infos
                  if family in (socket.AF_INET, socket.AF_INET6)]
     return list(dict.fromkeys(addresses))
@@ -80,6 +87,10 @@ class DnsResolver:
         self.port = port
         self.timeout = timeout
         self._resolver: Any = None
+
+    @property
+    def settings(self) -> tuple:
+        return tuple(self.nameservers), self.port, self.timeout
 
     def __call__(self, host: str) -> list[str]:
         return self.addresses(host)

@@ -21,8 +21,8 @@ from functools import partial
 from typing import Any
 
 from ..base import SourceContext, SourceEntry, SourceError
-from ..dns import address_resolver, check_resolver_options, dns_resolver, lookup
-from ..options import Problems, integer_list, text_list, unknown_keys
+from ..dns import address_resolver, dns_resolver, lookup
+from ..options import Problems, check_resolver_options, integer_list, text_list, unknown_keys
 from .lists import Address, Destination, parse_uri, read_address_list, read_dispatcher_list
 from .rpc import KamailioRpc
 
