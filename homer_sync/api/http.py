@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import threading
 import time
 from dataclasses import dataclass
@@ -34,13 +33,13 @@ from urllib3.util.retry import Retry
 from .. import __version__
 from ..errors import AmbiguousWriteError, ApiError
 from .deadline import DeadlineSocket
+from .redact import Redactor
 
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 RETRY_METHODS = frozenset({"GET", "PUT", "DELETE"})
 # A Retry-After longer than this is shortened: an operator would rather see an error.
 MAX_RETRY_AFTER = 60.0
 _SECRET_QUERY_KEYS = ("token", "password", "passwd", "secret", "key", "auth")
-_JWT = re.compile(r"eyJ[\w-]*\.[\w-]+\.[\w-]*")
 
 _local = threading.local()
 
@@ -215,7 +214,7 @@ class Transport:
         self.timeout = float(settings.timeout)
         self.retries = int(settings.retries)
         self._hook = settings.on_request
-        self._secrets = {s for s in (settings.password, settings.token) if s}
+        self._redactor = Redactor((settings.password, settings.token))
         self._count_lock = threading.Lock()
         # Every HTTP attempt counts, urllib3 retries included (they are observed
         # through _ObservedRetry); call_count counts logical calls.
@@ -263,16 +262,11 @@ class Transport:
 
     # -- secrets -------------------------------------------------------------
     def add_secret(self, secret: str | None) -> None:
-        if secret:
-            self._secrets.add(secret)
+        self._redactor.add(secret)
 
     def clean(self, text: str, limit: int = 300) -> str:
         """Server-provided text made safe for a message: one line, short, no secret."""
-        text = " ".join(str(text).split())
-        for secret in self._secrets:
-            text = text.replace(secret, "***")
-        text = _JWT.sub("***", text)
-        return text if len(text) <= limit else text[: limit - 3] + "..."
+        return self._redactor.clean(text, limit)
 
     # -- requests ------------------------------------------------------------
     def send(self, method: str, path: str, *, params=None, body=None, headers=None,
