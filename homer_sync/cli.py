@@ -85,6 +85,7 @@ class App:
     lock_wait: float = 0.0
     max_aliases: int | None = None
     connection: dict = field(default_factory=dict)
+    connection_from_env: frozenset = frozenset()  # keys of ``connection`` set by environment variables
 
     def info(self, message: str) -> None:
         if not self.quiet:
@@ -137,10 +138,18 @@ def _pop_connection(kwargs: dict) -> dict:
     return {key: kwargs.pop(key, None) for key in CONNECTION_KEYS}
 
 
-def _merged_connection(app: App, command_level: dict) -> dict:
+def _merged_connection(app: App, command_level: dict) -> tuple[dict, frozenset]:
+    """The connection options with command-level flags over group-level ones, and which came from env."""
     merged = dict(app.connection)
-    merged.update({k: v for k, v in command_level.items() if v is not None})
-    return merged
+    given = {k: v for k, v in command_level.items() if v is not None}
+    merged.update(given)
+    return merged, app.connection_from_env - set(given)
+
+
+def _from_env(ctx: click.Context) -> frozenset:
+    from click.core import ParameterSource
+
+    return frozenset(k for k in CONNECTION_KEYS if ctx.get_parameter_source(k) is ParameterSource.ENVIRONMENT)
 
 
 @click.group(cls=HomerSyncGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
@@ -179,7 +188,7 @@ def cli(ctx, verbose, quiet, no_color, lock_file, lock_wait, max_aliases, **kwar
         raise click.UsageError("-v and -q cannot be used together")
     color = not no_color and "NO_COLOR" not in os.environ
     ctx.obj = App(verbose=verbose, quiet=quiet, color=color, lock_file=lock_file, lock_wait=lock_wait,
-                  max_aliases=max_aliases, connection=_pop_connection(kwargs))
+                  max_aliases=max_aliases, connection=_pop_connection(kwargs), connection_from_env=_from_env(ctx))
 
 
 def _is_tty(stream) -> bool:
@@ -227,51 +236,40 @@ def _open(app: App, paths):
     return draft if draft.source_specs else draft.load()
 
 
-def _read_password(conn: dict, app: App) -> str | None:
-    sources = [bool(conn.get("password_file")), bool(conn.get("password_stdin"))]
-    if sum(sources) > 1:
-        raise click.UsageError("use only one of --password-file and --password-stdin")
-    if conn.get("password_file"):
-        path = Path(conn["password_file"])
-        try:
-            mode = path.stat().st_mode
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise HomerSyncError(f"cannot read password file {path}: {exc.strerror}") from None
-        if mode & 0o077:
-            app.warn(f"password file {path} is readable by other users; chmod 600 it")
-        return text.rstrip("\r\n")
-    if conn.get("password_stdin"):
-        return sys.stdin.readline().rstrip("\r\n")
-    return conn.get("password")
-
-
 def _settings(app: App, command_level: dict, *, stdin_taken: bool = False):
     from homer_sync.api import ConnectionSettings
+    from homer_sync.credentials import check_header_name, check_token, choose_tls, from_options
 
-    conn = _merged_connection(app, command_level)
+    conn, from_env = _merged_connection(app, command_level)
     if conn.get("password_stdin") and stdin_taken:
         raise click.UsageError("--password-stdin cannot be used with an inventory read from standard input ('-')")
     if not conn.get("url"):
         raise click.UsageError("no HOMER URL: give --url or set HOMER_URL")
-    password = _read_password(conn, app)
-    if not conn.get("token") and not (conn.get("username") and password):
+    credentials, warnings = from_options(conn, from_env, stdin=sys.stdin)
+    for warning in warnings:
+        app.warn(warning)
+    if not credentials.token and not (credentials.username and credentials.password):
         raise click.UsageError("no credentials: give --username with a password (HOMER_PASSWORD, --password-file, "
                                "--password-stdin) or --token")
-    if conn.get("insecure"):
+    token_header = conn.get("token_header") or "Auth-Token"
+    if credentials.token:
+        check_header_name(token_header)
+        check_token(credentials.token, source=credentials.token_source, header=token_header)
+    ca_bundle, insecure = choose_tls(conn, from_env)
+    if insecure:
         app.warn("--insecure: HTTPS certificates are not verified")
 
     return ConnectionSettings(
         url=conn["url"],
-        username=conn.get("username"),
-        password=password,
-        token=conn.get("token"),
-        token_header=conn.get("token_header") or "Auth-Token",
+        username=credentials.username,
+        password=credentials.password,
+        token=credentials.token,
+        token_header=token_header,
         api=conn.get("api") or "auto",
         timeout=conn.get("timeout") or 10.0,
         retries=3 if conn.get("retries") is None else conn["retries"],
-        ca_bundle=conn.get("ca_bundle"),
-        insecure=bool(conn.get("insecure")),
+        ca_bundle=ca_bundle,
+        insecure=insecure,
         on_request=_log_request if app.verbose else None,
     )
 

@@ -93,7 +93,7 @@ def test_cli_never_shows_a_password_homer_echoes(tmp_path, password):
         env = {"HOMER_URL": homer.url, "HOMER_USERNAME": "admin", "HOMER_PASSWORD": password, "HOMER_API": "v3",
                "XDG_STATE_HOME": str(tmp_path / "state"), "HOMER_TOKEN": None}
         result = CliRunner().invoke(cli, ["--retries", "0", "apply", "--yes", str(inventory)], env=env)
-    output = result.output + result.stderr
+    output = result.output  # stdout and stderr, interleaved
     assert result.exit_code == 1, output
     assert "bad request; verbatim: ***" in output
     for form in secret_forms(password):

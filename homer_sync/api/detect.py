@@ -9,6 +9,7 @@ exactly login + list, and a v3 token run a single request.
 
 from __future__ import annotations
 
+from ..credentials import check_header_name, check_token
 from ..errors import ApiError, AuthenticationError
 from .http import Transport
 from .v3 import V3Client
@@ -31,6 +32,8 @@ def check_settings(settings) -> None:
                 "give either an API token or a username and password, not both")
         if not (settings.token_header or "").strip():
             raise AuthenticationError("the token header name is empty")
+        check_header_name(settings.token_header)
+        check_token(settings.token, source=None, header=settings.token_header)
         return
     if not settings.username:
         raise AuthenticationError("no credentials: give --username and --password, or --token")
