@@ -22,7 +22,7 @@ from homer_sync.errors import (
     HomerSyncError,
     PermissionDeniedError,
 )
-from homer_sync.model import Alias
+from homer_sync.model import Alias, describe
 from homer_sync.plan import Change
 
 
@@ -175,27 +175,23 @@ def verify(changes: Iterable, actual: Sequence[Alias], *, expected: Iterable[Ali
     checked = {c.after.identity for c in changes if c.after is not None}
     for alias in expected:
         if alias.identity not in checked and not present[(alias.identity, alias.attributes)]:
-            problems.append(f"declared alias {_label(alias)} is not on the server after apply")
+            problems.append(f"declared alias {describe(alias)} is not on the server after apply")
     for change in changes:
         if change.action == "create":
             if not present[(change.after.identity, change.after.attributes)]:
-                problems.append(f"create of {_label(change.after)} is not on the server after apply")
+                problems.append(f"create of {describe(change.after)} is not on the server after apply")
         elif change.action == "update":
             now = by_guid.get(change.before.guid)
             if now is None:
-                problems.append(f"update of {_label(change.after)}: alias {change.before.guid} no longer exists")
+                problems.append(f"update of {describe(change.after)}: alias {change.before.guid} no longer exists")
             elif now.attributes != change.after.attributes:
                 problems.append(
-                    f"update of {_label(change.after)} did not take effect "
+                    f"update of {describe(change.after)} did not take effect "
                     f"(server still has name {now.name!r}, status {now.status})"
                 )
         elif change.before.guid in by_guid:
-            problems.append(f"delete of {_label(change.before)} did not take effect (guid {change.before.guid})")
+            problems.append(f"delete of {describe(change.before)} did not take effect (guid {change.before.guid})")
     return problems
-
-
-def _label(alias: Alias) -> str:
-    return f"{alias.ip}/{alias.mask} port {alias.port} capture {alias.capture_id} {alias.name!r}"
 
 
 def apply_plan(

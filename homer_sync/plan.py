@@ -25,17 +25,17 @@ from __future__ import annotations
 import hashlib
 import json
 import operator
-import socket as _socket
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from enum import Enum
 from fractions import Fraction
 from functools import cached_property
 from typing import ClassVar
 
 from . import model
 from .errors import HomerSyncError, UnsafePlanError
-from .model import Alias
+from .model import Alias, address, address_fields  # noqa: F401  (address_fields: re-exported)
 
 SCHEMA_VERSION = 1
 
@@ -44,17 +44,7 @@ ACTIONS = ("create", "update", "delete")
 _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-# -- formatting of an alias address (shared by reasons and renderers) ----------------------------
-
-
-def address_fields(alias: Alias) -> tuple[str, str, str]:
-    """("10.0.1.10/32", "port 5060", "capture 0"): the identity of an alias as text columns."""
-    return (alias.cidr, f"port {alias.port}", f"capture {alias.capture_id}")
-
-
-def address(alias: Alias) -> str:
-    """"10.0.1.10/32 port 5060 capture 0" — the one way an alias identity is written."""
-    return " ".join(address_fields(alias))
+# -- wording of changes (alias addresses are written by model.address / model.describe) -------------
 
 
 def _status_word(status: bool) -> str:
@@ -74,8 +64,15 @@ def update_reason(before: Alias, after: Alias) -> str:
 # -- changes ----------------------------------------------------------------------------------------
 
 
+class DeleteKind(str, Enum):
+    """Why a delete is in a plan: a typed fact that safety decisions read (never the reason text)."""
+
+    UNDECLARED = "undeclared"  # not in the inventory, inside the prune scope (and owned)
+    DUPLICATE = "duplicate"  # an extra copy of a declared identity; one copy is kept
+
+
 class Change:
-    """Common behaviour of Create / Update / Delete: an ordering and a plain dict."""
+    """Common behaviour of Create / Update / Delete: an ordering, a reason and a plain dict."""
 
     __slots__ = ()
     action: ClassVar[str]
@@ -83,7 +80,10 @@ class Change:
 
     before: Alias | None
     after: Alias | None
-    reason: str
+
+    @property
+    def reason(self) -> str:  # pragma: no cover - each subclass words its own
+        raise NotImplementedError
 
     @property
     def alias(self) -> Alias:
@@ -94,27 +94,9 @@ class Change:
         return alias
 
     def sort_key(self) -> tuple:
-        return (self.ORDER, model.sort_key(self.alias))  # what plans are sorted by
-
-    def __lt__(self, other):
-        if not isinstance(other, Change):
-            return NotImplemented
-        return self.sort_key() < other.sort_key()
-
-    def __le__(self, other):
-        if not isinstance(other, Change):
-            return NotImplemented
-        return self.sort_key() <= other.sort_key()
-
-    def __gt__(self, other):
-        if not isinstance(other, Change):
-            return NotImplemented
-        return self.sort_key() > other.sort_key()
-
-    def __ge__(self, other):
-        if not isinstance(other, Change):
-            return NotImplemented
-        return self.sort_key() >= other.sort_key()
+        """What plans are sorted by: creates, updates, deletes, each in model.sort_key order.
+        The one ordering of changes; renderers list a plan's changes in this order."""
+        return (self.ORDER, *model.sort_key(self.alias))
 
     def to_dict(self) -> dict:
         return {
@@ -128,7 +110,6 @@ class Change:
 @dataclass(frozen=True)
 class Create(Change):
     after: Alias
-    reason: str = "not on the server"
     action: ClassVar[str] = "create"
     ORDER: ClassVar[int] = 0
 
@@ -136,30 +117,60 @@ class Create(Change):
     def before(self) -> None:  # type: ignore[override]  # a create never has a before
         return None
 
+    @property
+    def reason(self) -> str:
+        return "not on the server"
+
 
 @dataclass(frozen=True)
 class Update(Change):
     before: Alias
     after: Alias
-    reason: str = ""
     action: ClassVar[str] = "update"
     ORDER: ClassVar[int] = 1
 
-    def __post_init__(self):
-        if not self.reason:
-            object.__setattr__(self, "reason", update_reason(self.before, self.after))
+    @property
+    def reason(self) -> str:
+        return update_reason(self.before, self.after)
 
 
 @dataclass(frozen=True)
 class Delete(Change):
+    """``kind`` says why; a DUPLICATE names the copy that is ``kept`` (never the deleted one)."""
+
     before: Alias
-    reason: str
+    kind: DeleteKind = DeleteKind.UNDECLARED
+    kept: Alias | None = None
     action: ClassVar[str] = "delete"
     ORDER: ClassVar[int] = 2
+
+    def __post_init__(self):
+        if (self.kind is DeleteKind.DUPLICATE) != (self.kept is not None):
+            raise ValueError("a duplicate delete, and only one, names the alias that is kept")
+        if self.kept is not None and self.kept.guid is not None and self.kept.guid == self.before.guid:
+            raise ValueError(f"guid {self.before.guid} cannot be both kept and deleted")
 
     @property
     def after(self) -> None:  # type: ignore[override]  # a delete never has an after
         return None
+
+    @property
+    def is_duplicate(self) -> bool:
+        return self.kind is DeleteKind.DUPLICATE
+
+    @property
+    def reason(self) -> str:
+        if self.kept is None:
+            return "not in the inventory (prune)"
+        kept = f"kept {self.kept.guid[:8]}" if self.kept.guid else "kept the first"
+        return f"duplicate of {address(self.kept)} ({kept})"
+
+    def to_dict(self) -> dict:
+        data = super().to_dict()
+        data["kind"] = self.kind.value
+        if self.kept is not None:
+            data["kept"] = self.kept.to_dict()
+        return data
 
 
 # -- safety -----------------------------------------------------------------------------------------
@@ -215,12 +226,7 @@ EMPTY_PRUNE_MESSAGE = (
 
 
 def _sort_changes(changes: Iterable[Change]) -> tuple:
-    return tuple(sorted(changes, key=_change_order))
-
-
-def _change_order(change: Change) -> tuple:
-    # (ORDER, model.sort_key(alias)) flattened: the same order, compared faster.
-    return (change.ORDER, *flat_sort_key(change.alias))
+    return tuple(sorted(changes, key=Change.sort_key))
 
 
 @dataclass(frozen=True)
@@ -286,7 +292,7 @@ class Plan:
         # Removing an extra copy of a declared identity loses nothing (one alias stays), and
         # two runs racing from two machines leave one copy of everything they created:
         # such deletes do not count against the limit, so the next run can converge.
-        deletes = sum(1 for d in self.deletes if not d.reason.startswith(DUPLICATE_REASON_PREFIX))
+        deletes = sum(1 for d in self.deletes if not d.is_duplicate)
         # Deletes are counted against what prune may touch: aliases outside prune.only would
         # otherwise dilute the percentage (19 of 20 in scope is 95 %, not 19 % of 100).
         # Updates are not bounded by the prune scope, so they count against every alias.
@@ -332,26 +338,6 @@ class Plan:
 # -- building a plan --------------------------------------------------------------------------------
 
 
-def _ip_key(ip: str) -> tuple[int, int] | None:
-    # Same value as model.sort_key's address part, ten times faster for the common case:
-    # inet_pton is a pure C parser (no I/O) that agrees with ipaddress on every address it accepts.
-    for family, version in ((_socket.AF_INET, 4), (_socket.AF_INET6, 6)):
-        try:
-            return (version, int.from_bytes(_socket.inet_pton(family, ip), "big"))
-        except (OSError, ValueError, TypeError):
-            continue
-    return None
-
-
-def flat_sort_key(alias: Alias) -> tuple:
-    """model.sort_key(alias) flattened into one tuple: the same order, computed and compared faster."""
-    ip_key = _ip_key(alias.ip) if isinstance(alias.ip, str) else None
-    if ip_key is None:
-        key = model.sort_key(alias)
-        return (*key[0], *key[1:])
-    return (*ip_key, alias.ip, alias.mask, alias.port, alias.capture_id, alias.name, alias.guid or "")
-
-
 _CHECKSUM_ROW = operator.attrgetter("guid", "ip", "mask", "port", "capture_id", "name", "status", "extra")
 
 
@@ -386,14 +372,6 @@ def _keeper_key(desired: Alias):
         )
 
     return key
-
-
-DUPLICATE_REASON_PREFIX = "duplicate of "
-
-
-def _duplicate_reason(keeper: Alias) -> str:
-    kept = f"kept {keeper.guid[:8]}" if keeper.guid else "kept the first"
-    return f"{DUPLICATE_REASON_PREFIX}{address(keeper)} ({kept})"
 
 
 def _in_scope(scope, alias: Alias) -> bool:
@@ -492,8 +470,7 @@ def build_plan(
         if key in several:
             found = sorted(several[key], key=_keeper_key(want))
             keeper = found[0]
-            reason = _duplicate_reason(keeper)
-            changes.extend(Delete(before=dup, reason=reason) for dup in found[1:])
+            changes.extend(Delete(before=dup, kind=DeleteKind.DUPLICATE, kept=keeper) for dup in found[1:])
         if keeper.name == want.name and keeper.status == want.status:
             unchanged += 1
         else:
@@ -511,7 +488,7 @@ def build_plan(
             for candidate in several.get(key) or (alias,):
                 if not _prunable(candidate, scope, owner, owner_tag):
                     continue
-                changes.append(Delete(before=candidate, reason="not in the inventory (prune)"))
+                changes.append(Delete(before=candidate, kind=DeleteKind.UNDECLARED))
 
     return Plan(
         changes=tuple(changes),
@@ -564,23 +541,40 @@ def _change_from_dict(data, index: int) -> Change:
     if not isinstance(data, dict):
         raise _Malformed(f"{where}: expected an object")
     action = _require(data, "action", str, where)
-    reason = _require(data, "reason", str, where)
     before, after = data.get("before"), data.get("after")
     if action == "create":
         if before is not None:
             raise _Malformed(f"{where}: a create has no 'before'")
-        return Create(after=_alias_from_dict(after, f"{where}.after", need_guid=False), reason=reason)
+        return Create(after=_alias_from_dict(after, f"{where}.after", need_guid=False))
     if action == "update":
         old = _alias_from_dict(before, f"{where}.before", need_guid=True)
         new = _alias_from_dict(after, f"{where}.after", need_guid=False)
         if new.guid != old.guid or new.identity != old.identity:
             raise _Malformed(f"{where}: an update must keep the guid and the identity")
-        return Update(before=old, after=new, reason=reason)
+        return Update(before=old, after=new)
     if action == "delete":
         if after is not None:
             raise _Malformed(f"{where}: a delete has no 'after'")
-        return Delete(before=_alias_from_dict(before, f"{where}.before", need_guid=True), reason=reason)
+        return _delete_from_dict(data, where)
     raise _Malformed(f"{where}: unknown action '{action}' (expected create, update or delete)")
+
+
+def _delete_from_dict(data: dict, where: str) -> Delete:
+    # The reason text is never read back: only facts (kind, kept) are, and apply --plan
+    # re-derives them from the live list before trusting any of them.
+    before = _alias_from_dict(data.get("before"), f"{where}.before", need_guid=True)
+    kind_text = data.get("kind", DeleteKind.UNDECLARED.value)
+    try:
+        kind = DeleteKind(kind_text)
+    except ValueError:
+        raise _Malformed(f"{where}: unknown delete kind {kind_text!r} (expected undeclared or duplicate)") from None
+    kept = None
+    if kind is DeleteKind.DUPLICATE:
+        kept = _alias_from_dict(data.get("kept"), f"{where}.kept", need_guid=False)
+    try:
+        return Delete(before=before, kind=kind, kept=kept)
+    except ValueError as exc:
+        raise _Malformed(f"{where}: {exc}") from None
 
 
 def _plan_from_dict(data) -> Plan:

@@ -67,7 +67,7 @@ Also here, for the CLI: ``render_unsafe`` (why a plan was refused), ``render_app
 (what an apply did, same four formats), ``render_apply_json`` (plan and result in one document),
 ``progress_reporter`` (a rich progress bar for long applies) and ``render_lookup``; and the small
 helpers every renderer shares: ``describe``, ``summary_line``, ``printable``, ``md_escape``. Alias
-addresses are always written by ``plan.address`` / ``plan.address_fields``.
+addresses are always written by ``model.address`` / ``model.address_fields`` / ``model.describe``.
 """
 
 from __future__ import annotations
@@ -75,7 +75,7 @@ from __future__ import annotations
 import json
 from urllib.parse import urlsplit, urlunsplit
 
-from .plan import address, address_fields
+from .model import address_fields, describe, printable  # noqa: F401  (describe: re-exported)
 
 FORMATS = ("plain", "table", "json", "markdown")
 
@@ -89,30 +89,9 @@ _SECRET_WORDS = ("password", "passwd", "token", "secret", "credential", "authori
 # -- small shared helpers ---------------------------------------------------------------------------
 
 
-def _escape_table() -> dict:
-    table = {code: f"\\x{code:02x}" for code in list(range(0x20)) + list(range(0x7F, 0xA0))}
-    table.update({ord("\n"): "\\n", ord("\r"): "\\r", ord("\t"): "\\t"})
-    table.update({0x2028: "\\u2028", 0x2029: "\\u2029"})
-    return table
-
-
-_PRINTABLE = _escape_table()
-
-
-def printable(text) -> str:
-    """The text with control characters and line separators escaped: always one line."""
-    return str(text).translate(_PRINTABLE)
-
-
 def label(alias, escape=printable) -> str:
     """The alias name as shown in a plan, marked when the alias is inactive."""
     return escape(alias.name) + ("" if alias.status else " (inactive)")
-
-
-def describe(alias) -> str:
-    """"10.0.1.10/32 port 5060 capture 0 'pcscf01'" (", inactive" appended when inactive)."""
-    text = f"{printable(address(alias))} '{printable(alias.name)}'"
-    return text if alias.status else text + ", inactive"
 
 
 def change_name(change, escape=printable) -> str:

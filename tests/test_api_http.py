@@ -181,8 +181,8 @@ def test_post_is_never_retried_and_5xx_is_ambiguous():
     client = connect(settings(retries=3))
     with pytest.raises(AmbiguousWriteError) as err:
         client.create(ALIAS)
-    assert str(err.value) == ("the request to create alias 'pcscf01' (10.0.0.1/32 port 5060"
-                              " capture 0) has an unknown outcome: HOMER answered 503 with an"
+    assert str(err.value) == ("the request to create alias 10.0.0.1/32 port 5060 capture 0 'pcscf01' has"
+                              " an unknown outcome: HOMER answered 503 with an"
                               " empty body; it may or may not have been stored")
     assert [c.request.method for c in responses.calls] == ["POST", "POST"]
 
@@ -244,7 +244,7 @@ def test_500_without_retries():
     client = connect(settings(retries=0))
     with pytest.raises(ApiError) as err:
         client.delete(Alias(ip="10.0.0.1", mask=32, port=0, capture_id="0", name="x", guid="g-1"))
-    assert str(err.value) == ("HOMER failed to delete alias 'x' (10.0.0.1/32 port 0 capture 0): it"
+    assert str(err.value) == ("HOMER failed to delete alias 10.0.0.1/32 port 0 capture 0 'x': it"
                               " answered 500 (db error)")
 
 
@@ -335,8 +335,8 @@ def test_read_timeout_on_post_is_ambiguous_and_on_get_is_not():
     client = connect(settings(timeout=2))
     with pytest.raises(AmbiguousWriteError) as err:
         client.create(ALIAS)
-    assert str(err.value) == ("the request to create alias 'pcscf01' (10.0.0.1/32 port 5060"
-                              " capture 0) has an unknown outcome: no complete answer within 2s; HOMER may"
+    assert str(err.value) == ("the request to create alias 10.0.0.1/32 port 5060 capture 0 'pcscf01' has"
+                              " an unknown outcome: no complete answer within 2s; HOMER may"
                               " or may not have stored it")
     with pytest.raises(ApiError) as err:
         client.list_aliases()

@@ -113,8 +113,8 @@ def test_list_refuses_one_guid_for_two_different_aliases(client, rsps):
         client.list_aliases()
     assert str(err.value) == (
         f"HOMER answered GET /homer/api/v3/alias with guid {GUID} twice, as two different aliases"
-        " ('Blog Example' (1.2.3.4/32 port 5060 capture 0) and 'Other Name' (1.2.3.4/32 port 5060"
-        " capture 0)); refusing to plan on an inconsistent list")
+        " (1.2.3.4/32 port 5060 capture 0 'Blog Example' and 1.2.3.4/32 port 5060 capture 0 'Other"
+        " Name'); refusing to plan on an inconsistent list")
 
 
 @pytest.mark.parametrize("body, problem", [
@@ -250,8 +250,8 @@ def test_create_empty_201_means_nothing_was_stored(client, rsps):
     with pytest.raises(ApiError) as err:
         client.create(long_name)
     assert not isinstance(err.value, AmbiguousWriteError)
-    assert str(err.value) == (f"HOMER did not store alias {'A' * 300!r} (1.2.3.4/32 port 0"
-                              " capture 0): it answered 201 with an empty body, which HOMER 7"
+    assert str(err.value) == (f"HOMER did not store alias 1.2.3.4/32 port 0 capture 0 {'A' * 300!r}"
+                              ": it answered 201 with an empty body, which HOMER 7"
                               " does when its database insert fails (names over 250 characters,"
                               " capture ids over 20 characters)")
 
@@ -266,8 +266,8 @@ def test_create_with_unknown_outcome(client, rsps, status, body, kwargs):
     if body is not None:
         kwargs = {"json": body}
     rsps.add("POST", f"{BASE}/api/v3/alias", status=status, **kwargs)
-    with pytest.raises(AmbiguousWriteError, match=r"^the request to create alias 'pcscf01'"
-                                                   r" \(10.0.1.10/32 port 5060 capture CAP101\)"
+    with pytest.raises(AmbiguousWriteError, match=r"^the request to create alias 10.0.1.10/32 port 5060"
+                                                   r" capture CAP101 'pcscf01'"
                                                    r" has an unknown outcome: HOMER answered"):
         client.create(ALIAS)
     assert [c.request.method for c in rsps.calls] == ["POST", "POST"]  # login, one create
@@ -279,8 +279,8 @@ def test_create_refused_by_validation(client, rsps):
     with pytest.raises(ApiError) as err:
         client.create(ALIAS)
     assert type(err.value) is ApiError
-    assert str(err.value) == ("HOMER refused to create alias 'pcscf01' (10.0.1.10/32 port 5060"
-                              " capture CAP101) (400): request format is not correct")
+    assert str(err.value) == ("HOMER refused to create alias 10.0.1.10/32 port 5060 capture CAP101"
+                              " 'pcscf01' (400): request format is not correct")
 
 
 def test_update_puts_the_full_object_to_the_guid(client, rsps):
@@ -321,8 +321,8 @@ def test_update_with_an_unexpected_answer(client, rsps):
     rsps.add("PUT", f"{BASE}/api/v3/alias/{GUID}", status=201, body="")
     with pytest.raises(ApiError) as err:
         client.update(SERVER_ALIAS, SERVER_ALIAS)
-    assert str(err.value) == ("HOMER did not confirm that it could update alias 'Blog Example'"
-                              " (1.2.3.4/32 port 5060 capture 0): it answered 201 with an"
+    assert str(err.value) == ("HOMER did not confirm that it could update alias 1.2.3.4/32 port 5060"
+                              " capture 0 'Blog Example': it answered 201 with an"
                               " unexpected body (empty)")
 
 
@@ -359,8 +359,7 @@ def test_admin_403_shows_the_server_message(client, rsps):
     rsps.add("DELETE", f"{BASE}/api/v3/alias/{GUID}", status=403, json={"message": "nope"})
     with pytest.raises(PermissionDeniedError) as err:
         client.delete(SERVER_ALIAS)
-    assert str(err.value) == ("HOMER refused to delete alias 'Blog Example' (1.2.3.4/32 port 5060"
-                              " capture 0) (403): nope")
+    assert str(err.value) == ("HOMER refused to delete alias 1.2.3.4/32 port 5060 capture 0 'Blog Example' (403): nope")
 
 
 # -- re-login ---------------------------------------------------------------------------------

@@ -242,7 +242,7 @@ def test_create_refused(client, rsps):
     with pytest.raises(ApiError) as err:
         client.create(Alias(ip="10.0.0.1", mask=32, port=0, capture_id="0", name="x"))
     assert type(err.value) is ApiError
-    assert str(err.value) == ("HOMER refused to create alias 'x' (10.0.0.1/32 port 0 capture 0)"
+    assert str(err.value) == ("HOMER refused to create alias 10.0.0.1/32 port 0 capture 0 'x'"
                               " (400): ip must be a plain IP")
 
 

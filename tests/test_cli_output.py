@@ -138,7 +138,8 @@ def test_json_schema(run, inv, emulator):
     assert doc["summary"] == {"create": 1, "update": 1, "delete": 1, "unchanged": 1, "existing": 3, "desired": 3}
     assert [c["action"] for c in doc["changes"]] == ["create", "update", "delete"]
     for change in doc["changes"]:
-        assert list(change) == ["action", "reason", "before", "after"]
+        kind = ["kind"] if change["action"] == "delete" else []  # why it is deleted, as a fact
+        assert list(change) == ["action", "reason", "before", "after", *kind]
     create, update, delete = doc["changes"]
     assert create["before"] is None and delete["after"] is None
     assert create["after"] == {"alias": "pcscf01", "ip": "10.0.1.10", "mask": 32, "port": 5060,

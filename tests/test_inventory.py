@@ -439,7 +439,7 @@ def test_dozen_mistakes_give_a_dozen_messages():
         "F:29: aliases[8].ip: '10.0.1.30/33': mask 33 is out of range for IPv4 (0-32)",
         "F:30: aliases[9].name: unknown key 'name'; did you mean 'alias'?",
         "F:34: aliases[10].mask: mask is only allowed with plain IPs; a CIDR carries its own mask",
-        "F:38: aliases[12]: 10.0.5.1/32 port 5060 capture '0' is declared twice with different name/status: "
+        "F:38: aliases[12]: 10.0.5.1/32 port 5060 capture 0 is declared twice with different name/status: "
         "'dup' (active) at F:35 (aliases[11]) and 'dup-other-name' (active) here",
     ]
     assert str(info.value).startswith("inventory has 12 problems:\n  F".replace("F", str(path)))
@@ -462,7 +462,7 @@ def test_conflict_across_files_names_both_places(tmp_path):
     with pytest.raises(InventoryError) as info:
         load_inventory([a, b])
     assert [str(p) for p in info.value.problems] == [
-        f"{b}:3: aliases[0]: 10.0.1.10/32 port 5060 capture '0' is declared twice with different name/status: "
+        f"{b}:3: aliases[0]: 10.0.1.10/32 port 5060 capture 0 is declared twice with different name/status: "
         f"'pcscf01' (active) at {a}:3 (aliases[0]) and 'pcscf-1' (inactive) here",
     ]
 
@@ -473,7 +473,7 @@ def test_conflicts_between_two_entries_are_reported_once():
         - {alias: b01, ip: [10.0.0.1, 10.0.0.2], port: [1, 2]}
     """))
     assert message == (
-        "<stdin>:4: aliases[1]: 10.0.0.1/32 port 1 capture '0' (and 3 more) is declared twice with different "
+        "<stdin>:4: aliases[1]: 10.0.0.1/32 port 1 capture 0 (and 3 more) is declared twice with different "
         "name/status: 'a01' (active) at <stdin>:3 (aliases[0]) and 'b01' (active) here"
     )
 

@@ -16,14 +16,15 @@ from homer_sync import errors, model
 from homer_sync.model import Alias
 from homer_sync.plan import (
     EMPTY_PRUNE_MESSAGE,
+    Change,
     Create,
     Delete,
+    DeleteKind,
     Plan,
     SafetyLimits,
     Update,
     address,
     build_plan,
-    flat_sort_key,
     state_checksum,
 )
 
@@ -64,9 +65,10 @@ def test_create_update_unchanged():
     desired = [A("10.0.0.1", "same"), A("10.0.0.2", "new-name"), A("10.0.0.3", "fresh")]
     existing = [A("10.0.0.1", "same", guid=guids(1)), A("10.0.0.2", "old-name", guid=guids(2))]
     plan = build_plan(desired, existing)
-    assert plan.creates == (Create(after=A("10.0.0.3", "fresh"), reason="not on the server"),)
+    assert plan.creates == (Create(after=A("10.0.0.3", "fresh")),)
+    assert plan.creates[0].reason == "not on the server"
     assert plan.updates == (
-        Update(before=existing[1], after=replace(existing[1], name="new-name"), reason="name 'old-name' -> 'new-name'"),
+        Update(before=existing[1], after=replace(existing[1], name="new-name")),
     )
     assert plan.deletes == ()
     assert plan.summary() == {"create": 1, "update": 1, "delete": 0, "unchanged": 1, "existing": 2, "desired": 3}
@@ -140,8 +142,8 @@ def test_duplicates_keep_exact_match_over_lower_guid():
     other = A("10.0.0.1", "other", guid="00000000-2")
     plan = build_plan([A("10.0.0.1", "want")], [other, exact])
     assert plan.updates == ()
-    assert plan.deletes == (Delete(before=other,
-                                   reason="duplicate of 10.0.0.1/32 port 5060 capture 0 (kept ffff0000)"),)
+    assert plan.deletes == (Delete(before=other, kind=DeleteKind.DUPLICATE, kept=exact),)
+    assert plan.deletes[0].reason == "duplicate of 10.0.0.1/32 port 5060 capture 0 (kept ffff0000)"
     assert plan.unchanged_count == 1
 
 
@@ -180,7 +182,8 @@ def test_prune_deletes_undeclared_in_scope_only():
     inside = A("10.0.0.1", "in", guid=guids(1))
     outside = A("10.0.0.2", "out", capture="CAP9", guid=guids(2))
     plan = build_plan([A("10.0.0.3", "keep")], [outside, inside], prune=True, scope=CaptureScope())
-    assert plan.deletes == (Delete(before=inside, reason="not in the inventory (prune)"),)
+    assert plan.deletes == (Delete(before=inside, kind=DeleteKind.UNDECLARED),)
+    assert plan.deletes[0].reason == "not in the inventory (prune)"
     assert build_plan([], [outside, inside], prune=True).summary()["delete"] == 2
 
 
@@ -245,7 +248,7 @@ def test_order_is_deterministic_and_grouped():
         ("update", "10.0.0.3"), ("update", "10.0.0.20"),
         ("delete", "10.0.0.5"), ("delete", "10.0.0.50"),
     ]
-    assert list(plan.changes) == sorted(plan.changes)  # the Change ordering agrees
+    assert list(plan.changes) == sorted(plan.changes, key=Change.sort_key)
     assert Plan(changes=tuple(reversed(plan.changes))).changes == plan.changes
 
 
@@ -253,10 +256,14 @@ def test_order_is_deterministic_and_grouped():
     "ip", ["10.0.0.1", "255.255.255.255", "0.0.0.0", "2001:db8::1", "::1", "::ffff:1.2.3.4",
            "fe80::1%eth0", "not-an-ip", "", "010.0.0.1", "1.2.3"],
 )
-def test_flat_sort_key_matches_model_sort_key(ip):
+def test_sort_key_orders_by_family_then_address_value(ip):
     alias = Alias(ip=ip, mask=32, port=5, capture_id="0", name="n", guid="g")
-    key = model.sort_key(alias)
-    assert flat_sort_key(alias) == (*key[0], *key[1:])
+    try:
+        parsed = ipaddress.ip_address(ip)
+        expected = (parsed.version, int(parsed))
+    except ValueError:
+        expected = (99, 0)
+    assert model.sort_key(alias) == (*expected, ip, 32, 5, "0", "n", "g")
 
 
 def test_checksum_ignores_order_and_sees_every_change():
@@ -364,7 +371,7 @@ def test_empty_inventory_prune_is_refused_unless_forced():
     # nothing to delete: nothing to refuse
     assert build_plan([], [], prune=True).unsafe_reasons(SafetyLimits()) == []
     # the flags in SafetyLimits apply to a plan that does not know it came from a prune
-    bare = Plan(changes=(Delete(before=A("10.0.0.1", guid=guids(1)), reason="x"),), existing_count=1, desired_count=3)
+    bare = Plan(changes=(Delete(before=A("10.0.0.1", guid=guids(1))),), existing_count=1, desired_count=3)
     assert bare.unsafe_reasons(SafetyLimits()) == []
     assert bare.unsafe_reasons(SafetyLimits(prune_requested=True, desired_empty=True)) == [EMPTY_PRUNE_MESSAGE]
 
@@ -444,7 +451,12 @@ def _broken(mutate):
          "invalid plan file: changes[0].after: 'extra' has the wrong type (list)"),
         (_broken(lambda d: d["changes"][2].update(before=None)),
          "invalid plan file: changes[2].before: expected an alias object"),
-        (_broken(lambda d: d["changes"][2].pop("reason")), "invalid plan file: changes[2]: 'reason' is missing"),
+        (_broken(lambda d: d["changes"][3].update(kind="forgotten")),
+         "invalid plan file: changes[3]: unknown delete kind 'forgotten' (expected undeclared or duplicate)"),
+        (_broken(lambda d: d["changes"][3].update(kind="duplicate", kept=None)),
+         "invalid plan file: changes[3].kept: expected an alias object"),
+        (_broken(lambda d: d["changes"][3].update(kind="duplicate", kept=d["changes"][3]["before"])),
+         f"invalid plan file: changes[3]: guid {guids(5)} cannot be both kept and deleted"),
         (_broken(lambda d: d["changes"].append("x")), "invalid plan file: changes[4]: expected an object"),
         (_broken(lambda d: d.update(prune="yes")), "invalid plan file: 'prune' has the wrong type"),
     ],

@@ -160,7 +160,9 @@ def test_json(plan):
     assert doc["schema_version"] == 1
     assert doc["summary"] == {"create": 1, "update": 1, "delete": 2, "unchanged": 2, "existing": 5, "desired": 4}
     assert doc["state_checksum"] == plan.state_checksum
-    assert [list(c) for c in doc["changes"]] == [["action", "reason", "before", "after"]] * 4
+    assert [list(c) for c in doc["changes"]] == [["action", "reason", "before", "after"]] * 2 + [
+        ["action", "reason", "before", "after", "kind", "kept"], ["action", "reason", "before", "after", "kind"]]
+    assert [c.get("kind") for c in doc["changes"]] == [None, None, "duplicate", "undeclared"]
     assert doc["changes"][0] == {
         "action": "create",
         "reason": "not on the server",

@@ -154,7 +154,7 @@ def test_conflict_between_a_source_and_a_hand_written_entry_names_both(tmp_path,
         load_inventory([path])
     (problem,) = caught.value.problems
     assert str(problem) == (
-        "fake dcim/devices id=3: 10.0.0.1/32 port 0 capture '0' is declared twice with different name/status: "
+        "fake dcim/devices id=3: 10.0.0.1/32 port 0 capture 0 is declared twice with different name/status: "
         f"'hand-name' (active) at {path}:3 (aliases[0]) and 'sbc01' (active) here")
 
 

@@ -12,7 +12,7 @@ from ..errors import (
     AuthenticationError,
     PermissionDeniedError,
 )
-from ..model import Alias
+from ..model import Alias, describe
 from .http import RETRY_METHODS, RETRY_STATUSES, Reply, Transport, redact_url
 
 TOKEN_REJECTED = "the API token was rejected (401/400): it may have expired or been revoked"
@@ -21,11 +21,6 @@ TOKEN_REJECTED_MID_RUN = (
     " revoked during the run. A static API token cannot be renewed by logging in again: issue a"
     " new token, or use --username with a password"
 )
-
-
-def describe(alias: Alias) -> str:
-    """How an alias is named in messages: "'pcscf01' (10.0.1.10/32 port 5060 capture 0)"."""
-    return f"{alias.name!r} ({alias.ip}/{alias.mask} port {alias.port} capture {alias.capture_id})"
 
 
 class BaseClient:

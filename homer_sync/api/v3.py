@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from ..errors import AliasNotFoundError, ApiError
-from ..model import Alias
-from .base import BaseClient, collapse_repeated_guids, describe
+from ..model import Alias, describe
+from .base import BaseClient, collapse_repeated_guids
 from .http import Reply
 
 ALIASES = "/api/v3/alias"

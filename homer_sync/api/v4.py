@@ -15,8 +15,8 @@ from ..errors import (
     ApiError,
     AuthenticationError,
 )
-from ..model import Alias
-from .base import BaseClient, describe
+from ..model import Alias, describe
+from .base import BaseClient
 from .http import Reply
 from .listing import DEFAULT_MAX_REQUESTS, CompleteListing, ListingReport
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import ipaddress
 
-from ..model import Alias
+from ..model import Alias, address
 from .entries import Entry
 from .problems import Problem
 
@@ -46,7 +46,7 @@ def expand(entries: list[Entry], resolved: dict, problems: list, max_aliases: in
         more = f" (and {len(clashes) - 1} more)" if len(clashes) > 1 else ""
         problems.append(Problem(
             second_entry.source, second_entry.line, second_entry.path or None,
-            f"{_describe_identity(second)}{more} is declared twice with different name/status: "
+            f"{address(second)}{more} is declared twice with different name/status: "
             f"{_describe_attributes(first)} at {first_entry.where}{_in_parentheses(first_entry.path)} "
             f"and {_describe_attributes(second)} here",
         ))
@@ -90,12 +90,12 @@ def _host_addresses(entry: Entry, resolved: dict, problems: list) -> list:
         if not result:
             problems.append(Problem(entry.source, line, field_path, f"host {host!r} has no A or AAAA records"))
             continue
-        for address in result:
+        for answer in result:
             try:
-                addr = ipaddress.ip_address(str(address).split("%")[0])
+                addr = ipaddress.ip_address(str(answer).split("%")[0])
             except ValueError:
                 problems.append(Problem(entry.source, line, field_path,
-                                        f"host {host!r} resolved to {address!r}, which is not an IP address"))
+                                        f"host {host!r} resolved to {answer!r}, which is not an IP address"))
                 continue
             pairs.append((addr.compressed, addr.max_prefixlen, entry.name or host))
     return pairs
@@ -103,10 +103,6 @@ def _host_addresses(entry: Entry, resolved: dict, problems: list) -> list:
 
 def _in_parentheses(path: str) -> str:
     return f" ({path})" if path else ""
-
-
-def _describe_identity(alias: Alias) -> str:
-    return f"{alias.cidr} port {alias.port} capture {alias.capture_id!r}"
 
 
 def _describe_attributes(alias: Alias) -> str:
