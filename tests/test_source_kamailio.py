@@ -43,7 +43,8 @@ def failure(spec, context=CONTEXT) -> str:
 
 
 def fields(entries):
-    return Counter(tuple(sorted(e.fields.items())) for e in entries)
+    return Counter(tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in e.fields.items()))
+                   for e in entries)
 
 
 def row(alias, ip, port):
@@ -53,10 +54,8 @@ def row(alias, ip, port):
 DISPATCHER_ROWS = Counter({
     row("gw1", "192.0.2.21", 5060): 1,  # duid wins over desc
     row("carrier-b", "192.0.2.22", 5060): 1,
-    row("sbc", "192.0.2.30", 5061): 1,  # sips: -> 5061
-    row("sbc", "2001:db8::30", 5061): 1,
-    row("sbc.example.net", "192.0.2.30", 5080): 1,  # no attribute: the URI's host
-    row("sbc.example.net", "2001:db8::30", 5080): 1,
+    row("sbc", ("192.0.2.30", "2001:db8::30"), 5061): 1,  # sips: -> 5061; every address of the host
+    row("sbc.example.net", ("192.0.2.30", "2001:db8::30"), 5080): 1,  # no attribute: the URI's host
 })
 ADDRESS_ROWS = Counter({
     row("pbx-a", "10.0.0.10", 5060): 1,

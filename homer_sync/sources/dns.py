@@ -130,12 +130,12 @@ class _Walk:
         if not addresses:
             raise SourceError(origin, f"{target} has no A or AAAA records")
         values = {"target": target, "label": target.split(".")[0], "query": query, "port": port}
-        name = self.template.format(**values)
-        for address in addresses:
-            fields: dict[str, Any] = {"alias": name, "ip": address, **self.extra}
-            if port is not None:
-                fields["port"] = port
-            self.entries.append(SourceEntry(origin, fields))
+        # One entry per name and port, listing every address: one line in --show-sources, one lint warning.
+        fields: dict[str, Any] = {"alias": self.template.format(**values),
+                                  "ip": addresses[0] if len(addresses) == 1 else list(addresses), **self.extra}
+        if port is not None:
+            fields["port"] = port
+        self.entries.append(SourceEntry(origin, fields))
 
 
 
@@ -144,7 +144,8 @@ def lookup(origin: str, query: Callable[[], list]) -> list:
     try:
         return list(query())
     except LookupFailed as exc:
-        raise SourceError(origin, str(exc)) from None
+        # "dns host x: does not exist", not "dns host x: A x: does not exist": the origin names it already
+        raise SourceError(origin, exc.reason if origin.endswith(f" {exc.name}") else str(exc)) from None
     except OSError as exc:  # a resolver given by the inventory speaks OSError
         raise SourceError(origin, exc.strerror or str(exc)) from None
 

@@ -113,8 +113,8 @@ def _destination_entries(destinations: list[Destination], resolve: Callable[[str
             addresses = cache[host]
             if not addresses:
                 raise SourceError(destination.origin, f"{host} has no A or AAAA records")
-        for address in addresses:
-            entries.append(SourceEntry(destination.origin, {"alias": name, "ip": address, "port": port, **extra}))
+        ip = addresses[0] if len(addresses) == 1 else list(addresses)
+        entries.append(SourceEntry(destination.origin, {"alias": name, "ip": ip, "port": port, **extra}))
     return entries
 
 
