@@ -41,7 +41,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
-from .model import Alias, normalize_capture_id
+from .model import Alias, ip_text, normalize_capture_id
 
 __all__ = ["Candidate", "LookupResult", "lookup"]
 
@@ -206,11 +206,11 @@ def lookup(
     candidates.sort(key=lambda pair: pair[0])
 
     explanation = _explain(
-        target.compressed, port, capture_id, use_capture_id, winner, winner_tier, tiers,
+        ip_text(target), port, capture_id, use_capture_id, winner, winner_tier, tiers,
         best_prefix, ambiguous, covering, ignored,
     )
     return LookupResult(
-        ip=target.compressed,
+        ip=ip_text(target),
         port=port,
         capture_id=capture_id,
         winner=winner,

@@ -17,9 +17,18 @@ class Identity(NamedTuple):
     capture_id: str
 
 
+def ip_text(addr: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
+    """Canonical text of an address, the same on every Python: RFC 5952, so an IPv4-mapped
+    IPv6 address is written ``::ffff:10.0.0.1`` (Python 3.13 does; older ones wrote
+    ``::ffff:a00:1``, which would make the identity of an alias depend on the Python)."""
+    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None and addr.scope_id is None:
+        return f"::ffff:{addr.ipv4_mapped}"
+    return addr.compressed
+
+
 def normalize_ip(value: str) -> str:
     """Canonical text of an IP address; raises ValueError for anything else."""
-    return ipaddress.ip_address(str(value).strip()).compressed
+    return ip_text(ipaddress.ip_address(str(value).strip()))
 
 
 def max_mask(ip: str) -> int:

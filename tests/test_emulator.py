@@ -6,13 +6,14 @@ import json
 import subprocess
 import sys
 import threading
-import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
 import requests
 
 from homer_sync.emulator import HomerEmulator, jwt
+
+from waiting import wait_until
 
 ADMIN = {"username": "admin", "password": "sipcapture"}
 
@@ -377,24 +378,47 @@ def test_api_token_expiry_and_dates_follow_the_injected_clock():
 
 
 def test_latency_does_not_serialise_concurrent_requests(emulator):
-    emulator.latency = 0.2
     url = f"{emulator.url}/api/v3/alias"
-    headers = v3_login(emulator)  # one slow request
+    headers = v3_login(emulator)
+    emulator.latency = 600  # longer than any test: the requests answer only when released
     statuses = []
 
     def fetch():
         with requests.Session() as session:
-            statuses.append(session.get(url, headers=headers).status_code)
+            statuses.append(session.get(url, headers=headers, timeout=60).status_code)
 
     threads = [threading.Thread(target=fetch) for _ in range(8)]
-    started = time.monotonic()
     for thread in threads:
         thread.start()
+    # All eight are inside the server at the same time: none waits for another to finish.
+    wait_until(lambda: len(emulator.in_flight) == 8, what="8 requests handled at once")
+    assert emulator.request_log == [("POST", "/api/v3/auth", 201)]
+    emulator.release_held()
     for thread in threads:
         thread.join()
-    elapsed = time.monotonic() - started
     assert statuses == [201] * 8
-    assert elapsed < 1.2, f"8 parallel requests with 0.2 s latency took {elapsed:.2f} s"
+
+
+def test_release_held_answers_delayed_requests_and_open_connections_drop_to_zero(emulator):
+    url = f"{emulator.url}/api/v3/alias"
+    emulator.delay_next(1, 600, method="GET", skip=1)
+    statuses = []
+    with requests.Session() as session:
+        headers = v3_login(emulator, session)
+        statuses.append(session.get(url, headers=headers).status_code)  # skipped: answered at once
+
+        def slow_get():
+            with session.get(url, headers=headers, timeout=60) as answer:
+                statuses.append(answer.status_code)
+
+        slow = threading.Thread(target=slow_get)
+        slow.start()
+        wait_until(lambda: emulator.in_flight == [("GET", "/api/v3/alias")], what="the held request")
+        assert emulator.open_connections == 1 and statuses == [201]
+        emulator.release_held()
+        slow.join()
+    assert statuses == [201, 201] and emulator.in_flight == []
+    wait_until(lambda: emulator.open_connections == 0, what="the client's connection closed")
 
 
 def test_keep_alive_session_uses_one_connection(emulator):

@@ -27,6 +27,8 @@ from homer_sync.cli import cli
 from homer_sync.emulator import HomerEmulator
 from homer_sync.lock import run_lock
 
+from waiting import wait_until
+
 PASSWORD = "sipcapture"
 
 
@@ -82,14 +84,6 @@ def apply_report(stdout: str) -> dict:
         if "ok" in doc:
             return doc
     raise AssertionError(f"no apply result in {stdout!r}")
-
-
-def wait_until(predicate, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        time.sleep(0.01)
 
 
 def base_env(emulator, tmp_path, **extra):
@@ -148,7 +142,7 @@ def start_cli(emulator, tmp_path, *args, **env):
 def test_emulator_delay_next_handles_at_once_and_answers_late(emulator):
     login = requests.post(f"{emulator.url}/api/v3/auth", json={"username": "admin", "password": PASSWORD})
     headers = {"Authorization": f"Bearer {login.json()['token']}"}
-    emulator.delay_next(1, 2.0, method="POST", path_prefix="/api/v3/alias")
+    emulator.delay_next(1, 600, method="POST", path_prefix="/api/v3/alias")  # answered only when released
     with pytest.raises(requests.exceptions.ReadTimeout):
         requests.post(f"{emulator.url}/api/v3/alias", headers=headers, timeout=0.2,
                       json={"alias": "a", "ip": "10.0.0.1", "port": 0, "mask": 32, "captureID": "0", "status": True})
@@ -233,12 +227,15 @@ def test_retries_exhausted_name_the_url_and_the_last_status(run, emulator, sleep
 
 def test_timeout_is_honoured_and_read_timeouts_are_retried(run, emulator, sleeps, tmp_path):
     inv = write_inventory(tmp_path, hosts(1))
-    emulator.delay_next(2, 0.6, method="GET", path_prefix="/api/v3/alias")
+    # Held far beyond the timeout: only release_held() answers them, whatever the machine's load.
+    emulator.delay_next(2, 600, method="GET", path_prefix="/api/v3/alias")
     result = run(emulator, "--timeout", "0.2", "--retries", "1", "plan", inv)
     assert result.exit_code == 1
     assert (f"HOMER at {emulator.url} failed to answer GET /api/v3/alias: no complete answer within 0.2s"
             " (after 1 retry)") in result.output
-    wait_until(lambda: count(emulator, "GET", "/api/v3/alias") == 2)
+    emulator.release_held()  # the run is over: every request it sent is in the server or logged
+    wait_until(lambda: emulator.in_flight == [], what="every request handled")
+    assert count(emulator, "GET", "/api/v3/alias") == 2
 
 
 def test_dropped_connections_are_retried(run, emulator, sleeps, tmp_path):
@@ -305,12 +302,12 @@ def test_create_answered_502_is_checked_then_created(run, homer, tmp_path):
 def test_create_that_timed_out_but_took_effect_is_not_repeated(run, homer, tmp_path):
     _, aliases = paths(homer)
     inv = write_inventory(tmp_path, hosts(2))
-    homer.delay_next(1, 0.6, method="POST", path_prefix=aliases)
+    homer.delay_next(1, 600, method="POST", path_prefix=aliases)  # answered only when released
     result = run(homer, "--timeout", "0.3", "apply", "--yes", inv)
     assert result.exit_code == 0, result.output
     assert sorted(identities(homer).values()) == [1, 1]
-    wait_until(lambda: count(homer, "POST", aliases) >= 2)
-    time.sleep(0.1)
+    homer.release_held()  # the run is over: every request it sent is in the server or logged
+    wait_until(lambda: homer.in_flight == [], what="every request handled")
     assert count(homer, "POST", aliases) == 2
 
 
@@ -427,23 +424,30 @@ def test_run_lock_in_the_state_directory_refuses_an_overlapping_apply(run, emula
     assert len(names(emulator)) == 2
 
 
-def test_overlapping_apply_waits_for_the_lock(run, emulator, tmp_path):
+def test_overlapping_apply_waits_for_the_lock(run, emulator, tmp_path, monkeypatch):
+    import homer_sync.lock as lock_module
+
     inv = write_inventory(tmp_path, hosts(2))
     lock = tmp_path / "run.lock"
-    held, release = threading.Event(), threading.Event()
+    held, waiting = threading.Event(), threading.Event()
+
+    def poll_sleep(seconds):  # the apply found the lock busy and waits for it
+        waiting.set()
+        time.sleep(seconds)
+
+    monkeypatch.setattr(lock_module, "time", types.SimpleNamespace(monotonic=time.monotonic, sleep=poll_sleep))
 
     def holder():
         with run_lock(lock):
             held.set()
-            release.wait(5)
-            time.sleep(0.3)
+            waiting.wait(60)  # released only once the apply is seen waiting
 
     thread = threading.Thread(target=holder)
     thread.start()
-    held.wait(5)
-    release.set()
-    result = run(emulator, "--lock-file", str(lock), "--lock-wait", "5", "apply", "--yes", inv)
+    assert held.wait(60)
+    result = run(emulator, "--lock-file", str(lock), "--lock-wait", "120", "apply", "--yes", inv)
     thread.join()
+    assert waiting.is_set()
     assert result.exit_code == 0, result.output
     assert len(names(emulator)) == 2
 
@@ -451,13 +455,15 @@ def test_overlapping_apply_waits_for_the_lock(run, emulator, tmp_path):
 def test_second_process_is_refused_while_the_first_applies(emulator, tmp_path, output_guard):
     inv = write_inventory(tmp_path, hosts(20))
     lock = str(tmp_path / "shared.lock")
-    emulator.latency = 0.25  # the first run needs 5 s at this pace: it is surely still applying
-    first = start_cli(emulator, tmp_path, "--lock-file", lock, "apply", "--yes", "--concurrency", "1", inv)
-    wait_until(lambda: count(emulator, "POST", "/api/v3/alias") >= 1)
+    # The first run's first write is held until the second run is over: it is surely still applying.
+    emulator.delay_next(1, 600, method="POST", path_prefix="/api/v3/alias")
+    first = start_cli(emulator, tmp_path, "--lock-file", lock, "--timeout", "600", "apply", "--yes",
+                      "--concurrency", "1", inv)
+    wait_until(lambda: ("POST", "/api/v3/alias") in emulator.in_flight, what="the first run's first write")
     second = start_cli(emulator, tmp_path, "--lock-file", lock, "apply", "--yes", inv)
-    out2, err2 = second.communicate(timeout=60)
-    emulator.latency = 0
-    out1, err1 = first.communicate(timeout=60)
+    out2, err2 = second.communicate(timeout=120)
+    emulator.release_held()
+    out1, err1 = first.communicate(timeout=120)
     output_guard.record(out1, err1, out2, err2)
     assert second.returncode == 1, err2
     assert "another homer-sync run holds the lock" in err2 and "pid" in err2
@@ -468,21 +474,23 @@ def test_second_process_is_refused_while_the_first_applies(emulator, tmp_path, o
 
 def test_two_machines_at_once_converge_without_duplicates_on_the_next_run(run, emulator, tmp_path, output_guard):
     inv = write_inventory(tmp_path, hosts(6))
-    # Both runs read the (empty) list before either writes: each creates everything.
-    emulator.delay_next(2, 0.8, method="GET", path_prefix="/api/v3/alias")
-    procs = [start_cli(emulator, tmp_path, "--lock-file", str(tmp_path / f"machine{i}.lock"), "apply", "--yes", inv)
+    # Both runs read the (empty) list before either writes: each creates everything. Each list
+    # is held until both are in the server, then both are answered.
+    emulator.delay_next(2, 600, method="GET", path_prefix="/api/v3/alias")
+    procs = [start_cli(emulator, tmp_path, "--lock-file", str(tmp_path / f"machine{i}.lock"), "--timeout", "600",
+                       "apply", "--yes", inv)
              for i in (1, 2)]
+    wait_until(lambda: emulator.in_flight.count(("GET", "/api/v3/alias")) == 2, what="both runs listing")
+    emulator.release_held()
     for proc in procs:
-        out, err = proc.communicate(timeout=60)
+        out, err = proc.communicate(timeout=120)
         output_guard.record(out, err)
         assert proc.returncode == 0, err
-    assert set(identities(emulator)) == {(f"10.20.0.{i}", 32, 5060, "0") for i in range(1, 7)}
-    raced = max(identities(emulator).values()) > 1  # (they do: each lists before the other writes)
+    assert sorted(identities(emulator).values()) == [2] * 6
 
     result = run(emulator, "apply", "--yes", inv)
     assert result.exit_code == 0, result.output
-    if raced:
-        assert "duplicate of" in result.output
+    assert "duplicate of" in result.output
     assert sorted(identities(emulator).values()) == [1] * 6
     assert run(emulator, "plan", "--detailed-exitcode", inv).exit_code == 0
 
@@ -506,8 +514,9 @@ def test_duplicate_deletes_do_not_count_against_the_delete_limit():
 
 def test_sigint_during_apply_stops_new_writes_reports_and_next_run_converges(run, emulator, tmp_path, output_guard):
     inv = write_inventory(tmp_path, hosts(40))
-    emulator.latency = 0.1
-    proc = start_cli(emulator, tmp_path, "apply", "--yes", "--concurrency", "2", inv)
+    # Four writes go through; the next two (both workers busy) are held until the interrupt is seen.
+    emulator.delay_next(2, 600, method="POST", path_prefix="/api/v3/alias", skip=4)
+    proc = start_cli(emulator, tmp_path, "--timeout", "600", "apply", "--yes", "--concurrency", "2", inv)
     errors, interrupted = [], threading.Event()
 
     def read_stderr():
@@ -518,26 +527,25 @@ def test_sigint_during_apply_stops_new_writes_reports_and_next_run_converges(run
 
     reader = threading.Thread(target=read_stderr)
     reader.start()
-    wait_until(lambda: count(emulator, "POST", "/api/v3/alias") >= 4, timeout=30)
+    wait_until(lambda: emulator.in_flight.count(("POST", "/api/v3/alias")) == 2, what="two writes held")
+    assert count(emulator, "POST", "/api/v3/alias") == 4
     proc.send_signal(signal.SIGINT)
-    assert interrupted.wait(30)
-    # The handler has run: from here on only the (at most 2) writes in flight may still land.
-    posted_after_signal = count(emulator, "POST", "/api/v3/alias")
+    assert interrupted.wait(60)
+    # The handler has run: the two writes in flight finish, no new one starts.
+    emulator.release_held()
     out = proc.stdout.read()
     proc.wait(timeout=60)
     reader.join()
     err = "".join(errors)
     output_guard.record(out, err)
-    time.sleep(0.2)  # let the emulator log anything still in flight
-    posted = count(emulator, "POST", "/api/v3/alias")
+    wait_until(lambda: emulator.open_connections == 0, what="every request handled")
     assert proc.returncode == 1, (out, err)
     assert "Interrupted" in err
-    assert posted <= posted_after_signal + 2
+    assert count(emulator, "POST", "/api/v3/alias") == 6
     created = len(emulator.aliases())
-    assert created == posted < 40
-    assert f"Apply incomplete: {created} created, 0 updated, 0 deleted; {40 - created} not started, interrupted." in out
+    assert created == 6
+    assert "Apply incomplete: 6 created, 0 updated, 0 deleted; 34 not started, interrupted." in out
 
-    emulator.latency = 0
     again = run(emulator, "apply", "--yes", "--concurrency", "8", inv)
     assert again.exit_code == 0, again.output
     assert f"Apply complete: {40 - created} created" in again.output

@@ -569,3 +569,18 @@ def test_safety_limits_from_config():
 
     limits = SafetyLimits.from_config(FakePruneConfig(), prune_requested=True)
     assert limits == SafetyLimits(max_delete_percent=10.0, max_update_percent=20.0, prune_requested=True)
+
+
+def test_ipv4_mapped_ipv6_has_one_text_on_every_python():
+    """Python 3.13 writes ::ffff:10.0.0.1 where older versions wrote ::ffff:a00:1; an alias's
+    identity must not depend on the Python that runs homer-sync."""
+    from homer_sync.model import normalize_ip
+
+    assert normalize_ip("::ffff:a00:1") == normalize_ip("::FFFF:10.0.0.1") == "::ffff:10.0.0.1"
+    assert normalize_ip("::ffff:0:a00:1") == "::ffff:0:a00:1"  # IPv4-translated, not mapped: hex groups
+    assert normalize_ip("::a00:1") == "::a00:1"
+    server = Alias.from_server(ip="::ffff:a00:1", mask=128, port=5060, capture_id="0", name="mapped",
+                               status=True, guid="g-1")
+    desired = Alias(ip=normalize_ip("::ffff:10.0.0.1"), mask=128, port=5060, capture_id="0", name="mapped")
+    plan = build_plan([desired], [server])
+    assert plan.changes == () and plan.unchanged_count == 1

@@ -67,12 +67,13 @@ def drop_rule(count, *, after_processing=True, method=None, path_prefix=None):
     )
 
 
-def delay_rule(count, seconds, *, method=None, path_prefix=None):
+def delay_rule(count, seconds, *, method=None, path_prefix=None, skip=0):
     return Rule(
         count=int(count),
         method=method.upper() if method else None,
         path_prefix=path_prefix,
         delay=max(0.0, float(seconds)),
+        skip=max(0, int(skip)),
     )
 
 

@@ -68,6 +68,8 @@ class HomerEmulator:
         self._log: list[tuple[str, str, int | None]] = []
         self._connections_opened = 0
         self._open_sockets: set = set()
+        self._in_flight: list[tuple[str, str]] = []
+        self._release = threading.Event()  # set to end the delays in progress (release_held)
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -99,6 +101,7 @@ class HomerEmulator:
         server, self._server = self._server, None
         if server is None:
             return
+        self.release_held()
         server.shutdown()
         server.server_close()
         with self._stats_lock:
@@ -227,10 +230,20 @@ class HomerEmulator:
         ))
 
     def delay_next(self, count: int, seconds: float, *, method: str | None = None,
-                   path_prefix: str | None = None) -> None:
+                   path_prefix: str | None = None, skip: int = 0) -> None:
         """Handle the next ``count`` matching requests at once but answer them ``seconds``
-        late: a client whose timeout is shorter gives up on a request that took effect."""
-        self._delays.add(faults.delay_rule(count, seconds, method=method, path_prefix=path_prefix))
+        late: a client whose timeout is shorter gives up on a request that took effect.
+
+        release_held() (or stop()) answers them at once, so a test can hold requests far
+        longer than any client timeout and let go when it has seen what it waits for;
+        ``skip`` lets that many matching requests through untouched first."""
+        self._delays.add(faults.delay_rule(count, seconds, method=method, path_prefix=path_prefix, skip=skip))
+
+    def release_held(self) -> None:
+        """End every delay and latency wait in progress now (requests arriving later wait again)."""
+        with self._stats_lock:
+            release, self._release = self._release, threading.Event()
+        release.set()
 
     def trickle_next(self, count: int, interval: float, *, body_only: bool = False,
                      method: str | None = None, path_prefix: str | None = None) -> None:
@@ -267,6 +280,19 @@ class HomerEmulator:
         with self._stats_lock:
             return self._connections_opened
 
+    @property
+    def in_flight(self) -> list[tuple[str, str]]:
+        """(method, path) of each request being handled now (waiting out a delay included)."""
+        with self._stats_lock:
+            return list(self._in_flight)
+
+    @property
+    def open_connections(self) -> int:
+        """Client connections not yet closed: 0 once every client has gone and every request
+        it sent has been handled and logged."""
+        with self._stats_lock:
+            return len(self._open_sockets)
+
     def reset_stats(self) -> None:
         with self._stats_lock:
             self._log.clear()
@@ -286,9 +312,24 @@ class HomerEmulator:
         with self._stats_lock:
             self._log.append((method, path, status))
 
+    def _hold(self, seconds: float) -> None:
+        with self._stats_lock:
+            release = self._release
+        release.wait(seconds)
+
     def _serve(self, handler: _Handler, req: Request) -> None:
+        entry = (req.method, req.path)
+        with self._stats_lock:
+            self._in_flight.append(entry)
+        try:
+            self._serve_one(handler, req)
+        finally:
+            with self._stats_lock:
+                self._in_flight.remove(entry)
+
+    def _serve_one(self, handler: _Handler, req: Request) -> None:
         if self._latency:
-            time.sleep(self._latency)
+            self._hold(self._latency)
         method, path = req.method, req.path
         if self._expiries.take(method, path) is not None:
             self.accounts.rotate_secret()
@@ -296,7 +337,7 @@ class HomerEmulator:
         drop = self._drops.take(method, path)
         if drop is not None and not drop.after_processing:
             if delay is not None:
-                time.sleep(delay.delay)
+                self._hold(delay.delay)
             self._record(method, path, None)
             handler.close_connection = True
             return
@@ -310,7 +351,7 @@ class HomerEmulator:
             except Exception:  # an emulator bug must not kill the connection thread silently
                 response = echo_error(500, "Internal Server Error")
         if delay is not None:
-            time.sleep(delay.delay)
+            self._hold(delay.delay)
         if drop is not None:
             self._record(method, path, None)
             handler.close_connection = True

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import ipaddress
 
-from ..model import Alias, address
+from ..model import Alias, address, ip_text
 from .entries import Entry
 from .problems import Problem
 
@@ -97,7 +97,7 @@ def _host_addresses(entry: Entry, resolved: dict, problems: list) -> list:
                 problems.append(Problem(entry.source, line, field_path,
                                         f"host {host!r} resolved to {answer!r}, which is not an IP address"))
                 continue
-            pairs.append((addr.compressed, addr.max_prefixlen, entry.name or host))
+            pairs.append((ip_text(addr), addr.max_prefixlen, entry.name or host))
     return pairs
 
 

@@ -11,7 +11,7 @@ import re
 import socket
 from typing import NamedTuple
 
-from ..model import normalize_capture_id
+from ..model import ip_text, normalize_capture_id
 from .problems import Invalid, boolean, quote, wrong_type
 
 MAX_NAME_LENGTH = 250
@@ -46,7 +46,7 @@ def parse_ip(text: str) -> IP:
     if _IPV4.fullmatch(text):
         return IP(text, 4, int.from_bytes(socket.inet_aton(text), "big"))
     addr = ipaddress.ip_address(text)
-    return IP(addr.compressed, addr.version, int(addr))
+    return IP(ip_text(addr), addr.version, int(addr))
 
 
 def family(version: int) -> str:
