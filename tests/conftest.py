@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib as _contextlib
+import ipaddress as _ipaddress
 import re as _re
+import socket as _socket
 import traceback as _traceback
 
 import pytest
@@ -116,3 +118,67 @@ def output_guard():
     _captured_outputs.clear()
     if leaks:
         pytest.fail("secrets leaked into CLI output:\n" + "\n".join(leaks), pytrace=False)
+
+
+# -- network guard, suite-wide -------------------------------------------------------------------
+# Tests talk to servers they start on loopback (emulators, dnsmasq, kamailio on 127.0.0.1), never
+# to the network. A socket connect, or a datagram sent, to any other address is refused, and the
+# test fails even if the code under test caught the error. Name lookups through the C library
+# (getaddrinfo) are not seen here; tests resolve through resolvers they inject or serve themselves.
+
+class NetworkAccessBlocked(ConnectionRefusedError):
+    """Raised instead of opening a connection to a non-loopback address during a test."""
+
+
+def _is_loopback(address) -> bool:
+    if not isinstance(address, tuple):  # AF_UNIX paths and other local families
+        return True
+    host = str(address[0]).split("%", 1)[0]
+    if host == "localhost":
+        return True
+    try:
+        return _ipaddress.ip_address(host).is_loopback or _is_mapped_loopback(host)
+    except ValueError:  # a host name: it would be resolved, then reached over the network
+        return False
+
+
+def _is_mapped_loopback(host: str) -> bool:
+    mapped = getattr(_ipaddress.ip_address(host), "ipv4_mapped", None)
+    return mapped is not None and mapped.is_loopback
+
+
+class NetworkGuard:
+    def __init__(self):
+        self.violations: list[str] = []
+
+    def check(self, operation: str, address) -> None:
+        if not _is_loopback(address):
+            self.violations.append(f"{operation} {address!r}")
+            raise NetworkAccessBlocked(f"tests may only reach loopback, not {address!r} ({operation})")
+
+
+@pytest.fixture(autouse=True)
+def network_guard(monkeypatch):
+    """Fails the test that connects or sends to anything but loopback (127.0.0.0/8, ::1)."""
+    guard = NetworkGuard()
+    real = _socket.socket
+    connect, connect_ex, sendto = real.connect, real.connect_ex, real.sendto
+
+    def guarded_connect(sock, address):
+        guard.check("connect", address)
+        return connect(sock, address)
+
+    def guarded_connect_ex(sock, address):
+        guard.check("connect", address)
+        return connect_ex(sock, address)
+
+    def guarded_sendto(sock, data, *args):
+        guard.check("sendto", args[-1])
+        return sendto(sock, data, *args)
+
+    monkeypatch.setattr(real, "connect", guarded_connect)
+    monkeypatch.setattr(real, "connect_ex", guarded_connect_ex)
+    monkeypatch.setattr(real, "sendto", guarded_sendto)
+    yield guard
+    if guard.violations:
+        pytest.fail("the test reached beyond loopback: " + "; ".join(guard.violations), pytrace=False)
