@@ -12,7 +12,9 @@ Rules (identity = ip, mask, port, capture_id; attributes = name, status):
 * a declared identity missing on the server is created (with ``owner`` set, the
   new alias carries ``{owner_tag: owner}`` in its extra fields);
 * a declared identity present with other attributes is updated in place: the
-  server alias keeps its guid and extra fields, only name and status change;
+  server alias keeps its guid and extra fields, only name and status change --
+  and the extra fields (v4 tags) the desired alias declares, which only exact
+  inventories (backups, exports) do;
 * several server aliases with one declared identity: one is kept (an exact match
   first, then the lowest guid) and the others are deleted as duplicates, whatever
   the prune scope or owner, because HOMER would shadow them anyway;
@@ -58,6 +60,10 @@ def update_reason(before: Alias, after: Alias) -> str:
         parts.append(f"name '{before.name}' -> '{after.name}'")
     if before.status != after.status:
         parts.append(f"status {_status_word(before.status)} -> {_status_word(after.status)}")
+    old, new = before.extra_dict(), after.extra_dict()
+    for key in sorted(old.keys() | new.keys()):
+        if old.get(key, "") != new.get(key, ""):
+            parts.append(f"{key} '{old.get(key, '')}' -> '{new.get(key, '')}'")
     return ", ".join(parts) or "no difference"
 
 
@@ -362,6 +368,17 @@ def state_checksum(existing: Iterable[Alias]) -> str:
     return hashlib.sha256(_CANONICAL.encode(rows).encode("utf-8")).hexdigest()
 
 
+def declared_extra(server: Alias, desired: Alias) -> tuple:
+    """The server alias's extra fields with those ``desired`` declares set to its values ("" removes one)."""
+    merged = dict(server.extra)
+    for key, value in desired.extra:
+        if value in ("", None):
+            merged.pop(key, None)
+        else:
+            merged[key] = value
+    return tuple(sorted(merged.items()))
+
+
 def _keeper_key(desired: Alias):
     def key(alias: Alias):
         return (
@@ -471,10 +488,12 @@ def build_plan(
             found = sorted(several[key], key=_keeper_key(want))
             keeper = found[0]
             changes.extend(Delete(before=dup, kind=DeleteKind.DUPLICATE, kept=keeper) for dup in found[1:])
-        if keeper.name == want.name and keeper.status == want.status:
+        extra = declared_extra(keeper, want) if want.extra else keeper.extra
+        if keeper.name == want.name and keeper.status == want.status and extra == keeper.extra:
             unchanged += 1
         else:
-            changes.append(Update(before=keeper, after=replace(keeper, name=want.name, status=want.status)))
+            after = replace(keeper, name=want.name, status=want.status, extra=extra)
+            changes.append(Update(before=keeper, after=after))
 
     prunable = None
     if prune and (owner is not None or scope is not None):

@@ -37,6 +37,20 @@ def reject_owner_on_v3(prune_config, client) -> None:
         )
 
 
+def reject_tags_on_v3(aliases, client) -> None:
+    """Tags come from exact inventories (v4 backups and exports); API v3 aliases cannot carry them."""
+    if client.supports_tags:
+        return
+    for alias in aliases:
+        tags = [key for key, value in alias.extra if value]
+        if tags:
+            raise HomerSyncError(
+                f"the inventory gives {alias.cidr} port {alias.port} ({alias.name!r}) the API v4 field(s)"
+                f" {', '.join(tags)}, but this server speaks API {client.api_version}, whose aliases have no"
+                " tags; restore it to a HOMER with API v4, or remove its tags"
+            )
+
+
 def plan_inventory(inventory, client, *, prune: bool):
     """List the server once and diff it against the inventory.
 
@@ -50,6 +64,7 @@ def plan_inventory(inventory, client, *, prune: bool):
     # Also without pruning: aliases created unmarked now could never be pruned after an upgrade to v4.
     reject_owner_on_v3(config, client)
     inventory, existing = list_while_loading(inventory, client)
+    reject_tags_on_v3(inventory.aliases, client)
     plan = build_plan(
         inventory.aliases,
         existing,

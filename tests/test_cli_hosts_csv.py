@@ -208,8 +208,8 @@ def test_csv_export_round_trips(run, tmp_path, emulator):
     exported = run("export", "--format", "csv")
     assert exported.exit_code == 0, exported.output
     lines = exported.stdout.splitlines()
-    assert lines[0] == "alias,ip,port,mask,capture_id,status"
-    assert len(lines) == 5
+    assert lines[:2] == ["# exact: true", "alias,ip,port,mask,capture_id,status"]
+    assert len(lines) == 6
     path = write(tmp_path, "exported.csv", exported.stdout)
     planned = run("plan", "--prune", "--detailed-exitcode", path)
     assert planned.exit_code == 0, planned.output

@@ -907,6 +907,7 @@ def test_dump_yaml_shape():
         # backup
         # of x
         version: 1
+        exact: true
         aliases:
           - alias: ims-core
             ip: 10.0.0.0/24
@@ -928,11 +929,11 @@ def test_dump_yaml_shape():
 
 def test_dump_csv_and_json_shape():
     assert dump_inventory(ROUND_TRIP[:2], "csv", header="exported") == (
-        "# exported\nalias,ip,port,mask,capture_id,status\n"
+        "# exact: true\n# exported\nalias,ip,port,mask,capture_id,status\n"
         "ims-core,10.0.0.0,0,24,CAP101,true\npcscf01,10.0.1.10,5060,32,0,true\n"
     )
     text = dump_inventory(ROUND_TRIP[:1], "json")
-    assert text.startswith('{\n  "version": 1,\n  "aliases": [\n    {\n      "alias": "pcscf01",\n      "ip": '
+    assert text.startswith('{\n  "version": 1,\n  "exact": true,\n  "aliases": [\n    {\n      "alias": "pcscf01",\n      "ip": '
                            '"10.0.1.10"')
 
 

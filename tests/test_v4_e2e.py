@@ -330,7 +330,7 @@ def test_5000_aliases_no_op_plan_sees_every_alias(tmp_path):
 
         exported = invoke(homer, tmp_path, "export", "--format", "csv")
         assert exported.exit_code == 0, exported.output
-        assert len(exported.output.splitlines()) == 5001
+        assert len(exported.output.splitlines()) == 5002  # the exact mark, the header, 5,000 rows
 
 
 def test_5000_aliases_prune_deletes_exactly_the_undeclared(tmp_path):

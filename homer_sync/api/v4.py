@@ -15,14 +15,14 @@ from ..errors import (
     ApiError,
     AuthenticationError,
 )
-from ..model import Alias, describe
+from ..model import TAG_FIELDS, Alias, describe
 from .base import BaseClient
 from .http import Reply
 from .listing import DEFAULT_MAX_REQUESTS, CompleteListing, ListingReport
 
 ALIASES = "/api/v4/aliases"
 PAGE_LIMIT = 1000
-EXTRA_FIELDS = ("custom_image", "tag1", "tag2", "tag3", "tag4")
+EXTRA_FIELDS = TAG_FIELDS
 PASSWORD_LOGIN_DISABLED = "password login is disabled on this HOMER; use --token"
 TOKEN_WRITE_REFUSED = "the API token does not have admin rights: HOMER refuses writes (403)"
 

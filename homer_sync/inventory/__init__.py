@@ -204,7 +204,9 @@ def _read(path: str, stdin, stdin_cache: list, f: FileProblems) -> str | None:
             stdin_cache.append(stream.read())
         return stdin_cache[0]
     try:
-        with open(path, encoding="utf-8-sig") as handle:
+        # CSV cells may hold line breaks of their own ("\r" too): the csv module reads them, not Python.
+        newline = "" if path.lower().endswith(".csv") else None
+        with open(path, encoding="utf-8-sig", newline=newline) as handle:
             return handle.read()
     except UnicodeDecodeError as exc:
         f.error(None, None, f"file is not valid UTF-8 (byte {exc.start})")

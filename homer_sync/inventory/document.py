@@ -6,13 +6,14 @@
 from __future__ import annotations
 
 from .entries import Entry, parse_defaults, parse_entry
+from .exact import EXACT, EXACT_KEY, STRICT
 from .keys import check_keys, key_line
 from .problems import FileProblems, describe
 from .prune import PruneConfig, parse_prune
 from .sources import SourceSpec, parse_sources
 
 VERSION = 1
-TOP_KEYS = ("version", "defaults", "aliases", "sources", "prune", "resolver")
+TOP_KEYS = ("version", EXACT_KEY, "defaults", "aliases", "sources", "prune", "resolver")
 NOTHING: tuple[list[Entry], None, None, list[SourceSpec]] = ([], None, None, [])
 
 
@@ -37,7 +38,13 @@ def parse_document(f: FileProblems, doc, base_dir: str = ".") -> tuple[
             f.error(key_line(doc, "version"), "version",
                     f"unsupported version {shown}; this homer-sync reads version {VERSION}")
             return NOTHING
-    defaults = parse_defaults(f, doc.get("defaults"), key_line(doc, "defaults"))
+    rules = STRICT
+    if EXACT_KEY in doc:
+        if doc[EXACT_KEY] is True:
+            rules = EXACT
+        elif doc[EXACT_KEY] is not False:
+            f.error(key_line(doc, EXACT_KEY), EXACT_KEY, f"exact must be true or false, got {describe(doc[EXACT_KEY])}")
+    defaults = parse_defaults(f, doc.get("defaults"), key_line(doc, "defaults"), rules)
     prune = prune_line = None
     if doc.get("prune") is not None:
         prune_line = key_line(doc, "prune")
@@ -60,7 +67,7 @@ def parse_document(f: FileProblems, doc, base_dir: str = ".") -> tuple[
     else:
         item_lines = getattr(aliases, "item_lines", [line] * len(aliases))
         for index, item in enumerate(aliases):
-            entry = parse_entry(f, item, item_lines[index], index, defaults)
+            entry = parse_entry(f, item, item_lines[index], index, defaults, rules)
             if entry is not None:
                 entries.append(entry)
     return entries, prune, prune_line, sources

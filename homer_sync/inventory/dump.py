@@ -1,6 +1,10 @@
 """Write aliases (and a prune block) as an inventory file in YAML, JSON or CSV.
 
-The output loads back with load_inventory to the same identities and attributes.
+Every format is written as an *exact* inventory (``exact: true``, in CSV the
+comment line ``# exact: true``; see exact.py):
+they load back with load_inventory to the same fields, byte for byte, whatever
+HOMER holds (host bits, any mask or port, untrimmed or empty capture ids, names
+with control characters, v4 tags).
 """
 
 from __future__ import annotations
@@ -11,9 +15,10 @@ import io
 import json
 import re
 
-from ..model import Alias, max_mask, sort_key
-from .csvsource import CSV_COLUMNS
+from ..model import TAG_FIELDS, Alias, max_mask, sort_key
+from .csvsource import CSV_COLUMNS, EXACT_MARK
 from .document import VERSION
+from .exact import EXACT_KEY
 from .prune import PruneConfig
 
 _PLAIN = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_.@&/+:-]*[A-Za-z0-9_./+-])?")
@@ -67,8 +72,20 @@ def _yaml_lines(data: dict, indent: str, out: list) -> None:
             out.append(f"{indent}{key}: {_yaml_scalar(value)}")
 
 
-def _ip_text(alias: Alias) -> str:
-    return alias.ip if alias.mask == max_mask(alias.ip) else alias.cidr
+def _record(alias: Alias) -> dict:
+    """The fields of one alias as an exact entry: a mask a CIDR cannot carry gets its own key."""
+    record: dict = {"alias": alias.name}
+    if alias.mask == max_mask(alias.ip):
+        record["ip"] = alias.ip
+    elif 0 <= alias.mask <= max_mask(alias.ip):
+        record["ip"] = alias.cidr
+    else:
+        record["ip"], record["mask"] = alias.ip, alias.mask
+    record.update(port=alias.port, capture_id=alias.capture_id, status=alias.status)
+    tags = {key: value for key, value in alias.extra if key in TAG_FIELDS and value}
+    if tags:
+        record["tags"] = tags
+    return record
 
 
 def _prune_dict(prune: PruneConfig) -> dict:
@@ -108,17 +125,19 @@ def dump_inventory(aliases, fmt: str = "yaml", *, prune: PruneConfig | None = No
     comments = [f"# {line}".rstrip() for line in header.splitlines()] if header else []
     if fmt == "csv":
         buffer = io.StringIO()
-        buffer.writelines(line + "\n" for line in comments)
+        buffer.writelines(line + "\n" for line in [EXACT_MARK, *comments])
         writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(CSV_COLUMNS)
+        # QUOTE_MINIMAL quotes "\n" but not a lone "\r", which a reader takes for a line break.
+        quoted = csv.writer(buffer, lineterminator="\n", quoting=csv.QUOTE_ALL)
+        tagged = any(value for a in items for key, value in a.extra if key in TAG_FIELDS)
+        writer.writerow(CSV_COLUMNS + (TAG_FIELDS if tagged else ()))
         for a in items:
-            writer.writerow([a.name, a.ip, a.port, a.mask, a.capture_id, "true" if a.status else "false"])
+            tags = [a.extra_dict().get(key, "") for key in TAG_FIELDS] if tagged else []
+            row = [a.name, a.ip, a.port, a.mask, a.capture_id, "true" if a.status else "false", *tags]
+            (quoted if any("\r" in str(cell) for cell in row) else writer).writerow(row)
         return buffer.getvalue()
-    records = [
-        {"alias": a.name, "ip": _ip_text(a), "port": a.port, "capture_id": a.capture_id, "status": a.status}
-        for a in items
-    ]
-    doc: dict = {"version": VERSION, "aliases": records}
+    records = [_record(a) for a in items]
+    doc: dict = {"version": VERSION, EXACT_KEY: True, "aliases": records}
     if prune is not None:
         doc["prune"] = _prune_dict(prune)
     if fmt == "json":
@@ -126,6 +145,7 @@ def dump_inventory(aliases, fmt: str = "yaml", *, prune: PruneConfig | None = No
     out = list(comments)
     if not records:
         out.append(f"version: {VERSION}")
+        out.append(f"{EXACT_KEY}: true")
         out.append("aliases: []")
         if prune is not None:
             _yaml_lines({"prune": doc["prune"]}, "", out)

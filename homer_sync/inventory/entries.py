@@ -8,23 +8,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .exact import STRICT, ValueRules, no_tags, parse_tags
 from .keys import check_keys, field, key_line
 from .problems import INVALID, FileProblems, describe, each, join_path, places, quote
 from .values import (
     family,
     host_bits_message,
     host_mask,
-    parse_address,
-    parse_capture_id,
     parse_host,
-    parse_mask,
-    parse_name,
-    parse_port,
     parse_status,
 )
 
 DEFAULT_KEYS = ("capture_id", "port", "status")
 ENTRY_KEYS = ("alias", "ip", "host", "port", "mask", "capture_id", "status")
+EXACT_ENTRY_KEYS = ENTRY_KEYS + ("tags",)
+_EXACT_ONLY = {"tags": "tags are read only from exact inventories (exact: true), as export and backups write them"}
 DEFAULTS = {"capture_id": "0", "ports": (0,), "status": True}
 
 
@@ -42,13 +40,15 @@ class Entry:
     ports: tuple
     capture_id: str
     status: bool
+    extra: tuple = ()  # the tag fields an exact entry declares (see exact.py); () declares none
+    exact: bool = False
 
     @property
     def where(self) -> str:
         return f"{self.source}:{self.line}" if self.line is not None else self.source
 
 
-def parse_defaults(f: FileProblems, node, line) -> dict:
+def parse_defaults(f: FileProblems, node, line, rules: ValueRules = STRICT) -> dict:
     """The ``defaults`` block -> {capture_id, ports, status}; a wrong value keeps the built-in default."""
     if node is None:
         return dict(DEFAULTS)
@@ -62,14 +62,15 @@ def parse_defaults(f: FileProblems, node, line) -> dict:
     forbidden["mask"] = "mask cannot have a default; write CIDRs (10.0.0.0/24) or set mask on the alias"
     check_keys(f, node, DEFAULT_KEYS, "defaults", forbidden)
     values = {
-        "capture_id": field(f, node, "capture_id", "defaults", parse_capture_id, INVALID),
-        "ports": field(f, node, "port", "defaults", parse_port, INVALID, many="port"),
+        "capture_id": field(f, node, "capture_id", "defaults", rules.capture_id, INVALID),
+        "ports": field(f, node, "port", "defaults", rules.port, INVALID, many="port"),
         "status": field(f, node, "status", "defaults", parse_status, INVALID),
     }
     return {key: DEFAULTS[key] if value is INVALID else value for key, value in values.items()}
 
 
-def parse_entry(f: FileProblems, entry, line, index: int | None, defaults: dict) -> Entry | None:
+def parse_entry(f: FileProblems, entry, line, index: int | None, defaults: dict,
+                rules: ValueRules = STRICT) -> Entry | None:
     """One ``aliases`` item -> Entry, or None after reporting what is wrong.
 
     ``index`` None: an entry produced by a source, whose fields have no list path
@@ -81,13 +82,15 @@ def parse_entry(f: FileProblems, entry, line, index: int | None, defaults: dict)
         return None
     line = getattr(entry, "line", line)
     hints: set = set()
-    ok = check_keys(f, entry, ENTRY_KEYS, path, hints=hints)
-    name = field(f, entry, "alias", path, parse_name)
-    capture_id = field(f, entry, "capture_id", path, parse_capture_id, defaults["capture_id"])
+    ok = check_keys(f, entry, EXACT_ENTRY_KEYS if rules.exact else ENTRY_KEYS, path, hints=hints,
+                    forbidden=None if rules.exact else _EXACT_ONLY)
+    name = field(f, entry, "alias", path, rules.name)
+    capture_id = field(f, entry, "capture_id", path, rules.capture_id, defaults["capture_id"])
     status = field(f, entry, "status", path, parse_status, defaults["status"])
-    ports = field(f, entry, "port", path, parse_port, defaults["ports"], many="port")
-    mask = field(f, entry, "mask", path, parse_mask)
-    ok &= INVALID not in (name, capture_id, status, ports, mask)
+    ports = field(f, entry, "port", path, rules.port, defaults["ports"], many="port")
+    mask = field(f, entry, "mask", path, rules.mask)
+    tags = field(f, entry, "tags", path, parse_tags, no_tags()) if rules.exact else ()
+    ok &= INVALID not in (name, capture_id, status, ports, mask, tags)
 
     prefixes: list[tuple[str, int]] = []
     hosts: list[tuple[str, int | None, str]] = []
@@ -104,7 +107,7 @@ def parse_entry(f: FileProblems, entry, line, index: int | None, defaults: dict)
             if "alias" not in hints:
                 f.error(line, path or None, "missing alias (the name HOMER shows)")
             ok = False
-        ok &= entry_prefixes(f, entry, path, mask, prefixes)
+        ok &= entry_prefixes(f, entry, path, mask, prefixes, rules)
     else:
         if "mask" in entry:
             f.error(key_line(entry, "mask"), join_path(path, "mask"),
@@ -119,14 +122,14 @@ def parse_entry(f: FileProblems, entry, line, index: int | None, defaults: dict)
     if not ok:
         return None
     name_line = key_line(entry, "alias") if "alias" in entry else line
-    return Entry(f.source, line, path, name, name_line, prefixes, hosts, ports, capture_id, status)
+    return Entry(f.source, line, path, name, name_line, prefixes, hosts, ports, capture_id, status, tags, rules.exact)
 
 
-def entry_prefixes(f: FileProblems, entry, path, mask, out: list) -> bool:
+def entry_prefixes(f: FileProblems, entry, path, mask, out: list, rules: ValueRules = STRICT) -> bool:
     """Append the entry's (ip, mask) pairs to ``out``; False after reporting a wrong ip or mask."""
     value = entry["ip"]
     ip_line, ip_path = key_line(entry, "ip"), join_path(path, "ip")
-    parsed = each(f, value, ip_line, ip_path, parse_address, "ip")
+    parsed = each(f, value, ip_line, ip_path, rules.address, "ip")
     if parsed is None:
         return False
     if mask is None or mask is INVALID:
@@ -139,7 +142,9 @@ def entry_prefixes(f: FileProblems, entry, path, mask, out: list) -> bool:
         return False
     ok = True
     for (addr, _), (where_line, where_path) in zip(parsed, places(value, ip_line, ip_path), strict=True):
-        if mask > addr.max_prefixlen:
+        if rules.exact:  # HOMER stores any mask, host bits and all
+            out.append((addr.compressed, mask))
+        elif mask > addr.max_prefixlen:
             f.error(mask_line, mask_path, f"mask {mask} is out of range for {family(addr.version)} "
                     f"{addr.compressed} (0-{addr.max_prefixlen})")
             ok = False

@@ -13,6 +13,8 @@ _UI_NAME = re.compile(r"[A-Za-z0-9_&@-]{3,24}")
 def name_warnings(entries, resolved) -> list[Problem]:
     warnings = []
     for entry in entries:
+        if entry.exact:  # HOMER's own names, restored as they are: not the operator's to fix
+            continue
         if entry.name is not None:
             names = [(entry.name, entry.name_line, join_path(entry.path, "alias"))]
         else:
@@ -41,8 +43,10 @@ def overlap_warnings(seen: dict) -> list[Problem]:
         if not alias.status:
             continue
         addr = parse_ip(alias.ip)
-        start = addr.value
-        end = start | host_mask(addr, alias.mask)
+        if not 0 <= alias.mask <= addr.max_prefixlen:  # stored by HOMER (exact inventories); matches nothing
+            continue
+        end = addr.value | host_mask(addr, alias.mask)
+        start = end ^ host_mask(addr, alias.mask)  # the prefix's first address, also when host bits are set
         groups.setdefault((alias.port, alias.capture_id, addr.version), []).append((start, alias.mask, end, alias))
     children: dict = {}
     for items in groups.values():

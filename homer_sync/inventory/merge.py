@@ -36,7 +36,8 @@ def expand(entries: list[Entry], resolved: dict, problems: list, max_aliases: in
             pairs.extend(_host_addresses(entry, resolved, problems))
         for ip, mask, name in pairs:
             for port in entry.ports:
-                alias = Alias(ip=ip, mask=mask, port=port, capture_id=entry.capture_id, name=name, status=entry.status)
+                alias = Alias(ip=ip, mask=mask, port=port, capture_id=entry.capture_id, name=name, status=entry.status,
+                              extra=entry.extra)
                 previous = seen.get(alias.identity)
                 if previous is None:
                     seen[alias.identity] = (alias, entry)
