@@ -252,8 +252,8 @@ def test_create_empty_201_means_nothing_was_stored(client, rsps):
     assert not isinstance(err.value, AmbiguousWriteError)
     assert str(err.value) == (f"HOMER did not store alias 1.2.3.4/32 port 0 capture 0 {'A' * 300!r}"
                               ": it answered 201 with an empty body, which HOMER 7"
-                              " does when its database insert fails (names over 250 characters,"
-                              " capture ids over 20 characters)")
+                              " does when its database insert fails; the likely cause: the name"
+                              " is 300 characters, over the column's 250")
 
 
 @pytest.mark.parametrize("status, body, kwargs", [

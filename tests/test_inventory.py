@@ -536,6 +536,8 @@ def test_csv_problems_use_row_lines(tmp_path):
         "F:6: mask: mask is only allowed with plain IPs; a CIDR carries its own mask",
         "F:7: ip: ip must not be empty",
         "F:8: row has 7 cells but the header has 6 columns",
+        "F:9: alias: alias name contains the control character U+000A at character 6; use printable text"
+        " (HOMER shows it on one line)",
         "F:11: capture_id: capture_id '123456789012345678901' is 21 characters; HOMER stores at most 20",
     ]
 

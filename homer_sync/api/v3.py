@@ -15,6 +15,30 @@ TOKEN_WRITE_REFUSED = (
 )
 
 
+# Column sizes of HOMER 7's alias table (varchar counts characters, not bytes) and its int32 columns.
+MAX_NAME_CHARS = 250
+MAX_CAPTURE_ID_CHARS = 20
+_INT32 = range(-(2**31), 2**31)
+
+
+def insert_failure_cause(alias: Alias) -> str:
+    """Why HOMER 7's database would refuse this row, as precisely as the alias tells."""
+    causes = []
+    for what, text, limit in (("name", alias.name, MAX_NAME_CHARS),
+                              ("capture id", alias.capture_id, MAX_CAPTURE_ID_CHARS)):
+        if "\x00" in text:
+            causes.append(f"the {what} contains a NUL character, which PostgreSQL cannot store")
+        if len(text) > limit:
+            causes.append(f"the {what} is {len(text)} characters, over the column's {limit}")
+    for what, value in (("port", alias.port), ("mask", alias.mask)):
+        if value not in _INT32:
+            causes.append(f"the {what} {value} does not fit the database's 32-bit integer")
+    if causes:
+        return "the likely cause: " + "; ".join(causes)
+    return ("nothing in the alias explains it (name, capture id, port and mask fit HOMER's columns):"
+            " HOMER's log has the database error")
+
+
 class V3Client(BaseClient):
     api_version = "v3"
     supports_tags = False
@@ -112,8 +136,7 @@ class V3Client(BaseClient):
             if reply.kind == "empty":
                 raise ApiError(
                     f"HOMER did not store alias {describe(alias)}: it answered {reply.status} with"
-                    " an empty body, which HOMER 7 does when its database insert fails (names"
-                    " over 250 characters, capture ids over 20 characters)",
+                    f" an empty body, which HOMER 7 does when its database insert fails; {insert_failure_cause(alias)}",
                     status=reply.status, method="POST", url=reply.url)
             data = reply.data if isinstance(reply.data, dict) else {}
             guid = data.get("data")

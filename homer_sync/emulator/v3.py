@@ -197,7 +197,8 @@ class V3Api:
     def _database_rejects(fields: dict) -> bool:
         """What PostgreSQL refuses although the validator let it through."""
         return (
-            len(fields["alias"]) > MAX_ALIAS_CHARS
+            "\x00" in fields["alias"] or "\x00" in fields["capture_id"]  # PostgreSQL text cannot hold NUL
+            or len(fields["alias"]) > MAX_ALIAS_CHARS
             or len(fields["capture_id"]) > MAX_CAPTURE_ID_CHARS
             or not _fits_int32(fields["port"])
             or not _fits_int32(fields["mask"])

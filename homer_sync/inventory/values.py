@@ -18,6 +18,9 @@ MAX_NAME_LENGTH = 250
 MAX_CAPTURE_ID_LENGTH = 20
 
 DIGITS = re.compile(r"[0-9]+")
+# C0 and C1 control characters and DEL, and lone surrogates (not text at all: they cannot be
+# encoded as UTF-8, and a Go server replaces them with U+FFFD, storing another name).
+_UNSTORABLE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 _HOST_LABEL = re.compile(r"(?!-)[A-Za-z0-9_-]{1,63}(?<!-)")
 _IPV4_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
 _IPV4 = re.compile(rf"{_IPV4_OCTET}(?:\.{_IPV4_OCTET}){{3}}")
@@ -117,6 +120,7 @@ def parse_capture_id(value) -> str:
     text = normalize_capture_id(value)
     if not text:
         raise Invalid("capture_id must not be empty")
+    check_storable_text(text, "capture_id")
     if len(text) > MAX_CAPTURE_ID_LENGTH:
         raise Invalid(
             f"capture_id {quote(text)} is {len(text)} characters; HOMER stores at most {MAX_CAPTURE_ID_LENGTH}"
@@ -130,9 +134,31 @@ def parse_name(value) -> str:
         raise wrong_type(value, "alias name must be a string", hint)
     if not value.strip():
         raise Invalid("alias name must not be empty")
+    check_storable_text(value, "alias name")
     if len(value) > MAX_NAME_LENGTH:
         raise Invalid(f"alias name is {len(value)} characters; HOMER stores at most {MAX_NAME_LENGTH}")
     return str(value)  # an Unquoted name is kept as written, as plain text
+
+
+def check_storable_text(text: str, what: str) -> None:
+    """Refuse characters HOMER cannot store as they are (lengths are checked by the caller).
+
+    HOMER 7 keeps names in PostgreSQL, which refuses U+0000 in text: the INSERT fails and
+    the API answers 201 with an empty body. Other control characters are stored but never
+    meant (a tab or newline pasted with the name) and break HOMER's one-line display.
+    """
+    found = _UNSTORABLE.search(text)
+    if found is None:
+        return
+    char = found.group()
+    where = f"at character {found.start() + 1}"
+    if char == "\x00":
+        raise Invalid(f"{what} contains a NUL character (U+0000) {where}; HOMER 7's database cannot store it")
+    if "\ud800" <= char <= "\udfff":
+        raise Invalid(f"{what} contains a lone surrogate (U+{ord(char):04X}) {where}, which is not valid"
+                      " Unicode text; HOMER would store U+FFFD instead")
+    raise Invalid(f"{what} contains the control character U+{ord(char):04X} {where}; use printable"
+                  " text (HOMER shows it on one line)")
 
 
 parse_status = boolean("status")
