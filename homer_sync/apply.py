@@ -7,6 +7,7 @@ only proof of success is a fresh list of the server's aliases afterwards.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -69,15 +70,31 @@ def write_backup(existing: Sequence[Alias], backup_dir: Path, *, server_label: s
     depend on the YAML library.
     """
     backup_dir = Path(backup_dir)
-    backup_dir.mkdir(parents=True, exist_ok=True)
+    _make_private_dirs(backup_dir)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
     path = backup_dir / f"homer-aliases-{stamp}.yaml"
     header = (
         f"homer-sync backup of {server_label}, {len(existing)} aliases, taken {stamp} before an apply.\n"
         f"Restore with: homer-sync apply --prune {path.name}"
     )
-    path.write_text(dump(existing, "yaml", header=header), encoding="utf-8")
+    text = dump(existing, "yaml", header=header)
+    # Owner-only from the first byte (the aliases describe the network), never over an existing file.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
     return path
+
+
+def _make_private_dirs(directory: Path) -> None:
+    """Create ``directory`` and its missing parents as 0700; an existing directory is left as it is."""
+    missing = []
+    while not directory.exists():
+        missing.append(directory)
+        if directory.parent == directory:
+            break
+        directory = directory.parent
+    for level in reversed(missing):
+        level.mkdir(mode=0o700, exist_ok=True)
 
 
 def _run_one(client, change) -> ChangeOutcome:
