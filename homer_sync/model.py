@@ -7,9 +7,9 @@ import socket as _socket
 from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 
-
 # API v4 fields homer-sync carries in Alias.extra without managing them (unless an exact inventory declares them).
 TAG_FIELDS = ("custom_image", "tag1", "tag2", "tag3", "tag4")
+
 
 class Identity(NamedTuple):
     """What makes two aliases the same alias for HOMER; name and status are attributes."""
