@@ -273,3 +273,18 @@ def test_owned_scope_keeps_hand_made_aliases_out_of_a_netbox_driven_prune(tmp_pa
     deleted = [c["before"]["alias"] for c in json.loads(result.stdout)["changes"] if c["action"] == "delete"]
     assert deleted == ["old-lab"]  # inside 10.0.0.0/8, owned by the NetBox source, no longer declared
     assert "noc-jumphost" in {a["alias"] for a in emulator.aliases()}
+
+
+def test_verbose_lines_show_netbox_requests_but_never_the_token(tmp_path, nb):
+    path = inventory(tmp_path, nb.url, "    objects: [prefixes, devices]\n    page_size: 5\n")
+    result = run(["-v", "validate", path], {"NETBOX_TOKEN": nb.read_token})
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.stderr.splitlines() if line.startswith("HTTP ")]
+    assert sorted(line.rsplit(" ", 1)[0] for line in lines) == sorted([
+        "HTTP GET /api/dcim/devices/?limit=5 200", "HTTP GET /api/dcim/devices/?limit=5&offset=5 200",
+        "HTTP GET /api/dcim/devices/?limit=5&offset=10 200", "HTTP GET /api/ipam/prefixes/?limit=5 200",
+        "HTTP GET /api/ipam/prefixes/?limit=5&offset=5 200"])
+    for secret in nb.secrets():
+        assert secret not in result.output and secret not in result.stderr
+    key = nb.read_token.split(".")[0]
+    assert key not in result.stderr
