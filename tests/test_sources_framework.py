@@ -255,3 +255,23 @@ def test_failing_source_fails_apply_before_any_write(tmp_path, fake_source, emul
     assert "an inventory source failed; nothing was planned or written" in result.stderr
     assert [(m, p) for m, p, _ in emulator.request_log if m != "GET"] == [("POST", "/api/v3/auth")]
     assert emulator.aliases() == []
+
+
+def test_names_the_web_ui_refuses_are_one_warning_per_source(tmp_path, fake_source):
+    fake_source.entries = [SourceEntry(f"fake dcim/devices id={n}", {"alias": f"sbc0{n}.fra1", "ip": f"10.0.0.{n}"})
+                           for n in range(1, 6)] + [SourceEntry("fake id=9", {"alias": "fine-name", "ip": "10.0.0.9"})]
+    path = write(tmp_path, """\
+        version: 1
+        sources:
+          - type: fake
+        aliases:
+          - {alias: "hand made", ip: 10.9.0.1}
+        """)
+    warnings = [str(w) for w in load_inventory([path]).warnings]
+    assert warnings == [
+        f"{path}:3: sources[0] fake: 5 alias names would be refused by the HOMER 7 web UI (3-24 characters of "
+        "letters, digits, _ & @ -); the API accepts them: 'sbc01.fra1' (fake dcim/devices id=1), 'sbc02.fra1' "
+        "(fake dcim/devices id=2), 'sbc03.fra1' (fake dcim/devices id=3) and 2 more",
+        f"{path}:5: aliases[0].alias: alias name 'hand made' would be refused by the HOMER 7 web UI (3-24 "
+        "characters of letters, digits, _ & @ -); the API accepts it",
+    ]

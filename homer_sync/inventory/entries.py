@@ -42,6 +42,8 @@ class Entry:
     status: bool
     extra: tuple = ()  # the tag fields an exact entry declares (see exact.py); () declares none
     exact: bool = False
+    # (file, line, label) of the sources: block that produced the entry; None when written by hand
+    from_source: tuple[str, int | None, str] | None = None
 
     @property
     def where(self) -> str:

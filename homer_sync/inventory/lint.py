@@ -10,8 +10,15 @@ from .values import host_mask, parse_ip
 _UI_NAME = re.compile(r"[A-Za-z0-9_&@-]{3,24}")
 
 
+_UI_RULE = "(3-24 characters of letters, digits, _ & @ -)"
+SHOWN_PER_SOURCE = 3
+
+
 def name_warnings(entries, resolved) -> list[Problem]:
+    """One warning per refused name written by hand; one per source for the names a source declares
+    (a NetBox of dotted host names would otherwise bury everything else)."""
     warnings = []
+    by_source: dict = {}
     for entry in entries:
         if entry.exact:  # HOMER's own names, restored as they are: not the operator's to fix
             continue
@@ -20,14 +27,26 @@ def name_warnings(entries, resolved) -> list[Problem]:
         else:
             names = [(host, line, field_path) for host, line, field_path in entry.hosts if resolved.get(host)]
         for name, line, field_path in names:
-            if not _UI_NAME.fullmatch(name):
-                if entry.path.startswith("row "):
-                    field_path = "alias"
-                warnings.append(Problem(
-                    entry.source, line, field_path,
-                    f"alias name {quote(name)} would be refused by the HOMER 7 web UI "
-                    "(3-24 characters of letters, digits, _ & @ -); the API accepts it",
-                ))
+            if _UI_NAME.fullmatch(name):
+                continue
+            if entry.from_source is not None:
+                by_source.setdefault(entry.from_source, {}).setdefault(name, entry.source)
+                continue
+            if entry.path.startswith("row "):
+                field_path = "alias"
+            warnings.append(Problem(
+                entry.source, line, field_path,
+                f"alias name {quote(name)} would be refused by the HOMER 7 web UI {_UI_RULE}; the API accepts it",
+            ))
+    for (file, line, label), refused in by_source.items():
+        shown = ", ".join(f"{quote(name)} ({origin})" for name, origin in list(refused.items())[:SHOWN_PER_SOURCE])
+        more = f" and {len(refused) - SHOWN_PER_SOURCE} more" if len(refused) > SHOWN_PER_SOURCE else ""
+        count = f"{len(refused)} alias names" if len(refused) > 1 else "alias name"
+        warnings.append(Problem(
+            file, line, label,
+            f"{count} would be refused by the HOMER 7 web UI {_UI_RULE}; the API accepts "
+            f"{'them' if len(refused) > 1 else 'it'}: {shown}{more}",
+        ))
     return warnings
 
 

@@ -158,5 +158,6 @@ def source_entries(collected: list[Collected], problems: list[Problem]) -> list[
                 continue
             entry = parse_entry(f, dict(item.fields), None, None, result.spec.defaults)
             if entry is not None:
+                entry.from_source = (result.spec.file, result.spec.line, result.spec.label)
                 entries.append(entry)
     return entries
