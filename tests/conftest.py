@@ -76,12 +76,17 @@ def find_secrets(texts, emulators) -> list[str]:
 @pytest.fixture(scope="session", autouse=True)
 def _watch_emulators_and_cli_runs():
     from click.testing import CliRunner
+    from netbox_emulator import NetBoxEmulator
 
-    start, invoke = HomerEmulator.start, CliRunner.invoke
+    start, invoke, netbox_enter = HomerEmulator.start, CliRunner.invoke, NetBoxEmulator.__enter__
 
     def watched_start(self):
         _started_emulators.append(self)
         return start(self)
+
+    def watched_netbox_enter(self):  # its tokens are secrets too
+        _started_emulators.append(self)
+        return netbox_enter(self)
 
     def watched_invoke(self, *args, **kwargs):
         result = invoke(self, *args, **kwargs)
@@ -89,8 +94,10 @@ def _watch_emulators_and_cli_runs():
         return result
 
     HomerEmulator.start, CliRunner.invoke = watched_start, watched_invoke
+    NetBoxEmulator.__enter__ = watched_netbox_enter  # type: ignore[method-assign]
     yield
     HomerEmulator.start, CliRunner.invoke = start, invoke
+    NetBoxEmulator.__enter__ = netbox_enter  # type: ignore[method-assign]
 
 
 class OutputGuard:

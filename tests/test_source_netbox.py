@@ -288,3 +288,10 @@ def test_verbose_lines_show_netbox_requests_but_never_the_token(tmp_path, nb):
         assert secret not in result.output and secret not in result.stderr
     key = nb.read_token.split(".")[0]
     assert key not in result.stderr
+
+
+def test_the_suite_wide_secret_guard_knows_the_netbox_tokens(tmp_path, nb, output_guard):
+    """Guard for the guard: a token printed by a CLI run would fail the test."""
+    output_guard.record(f"oops {nb.read_token_v1}")
+    assert output_guard.leaks() == ["a 40-character secret in output #0: ...oops "]
+    output_guard.outputs.clear()
