@@ -180,7 +180,7 @@ def test_omitted_zero_values_and_tags(client, rsps):
 @pytest.mark.parametrize("body, problem", [
     ({"data": []}, 'expected {"data": {"items": [...]}}'),
     ({"data": {"items": None}}, 'expected {"data": {"items": [...]}}'),
-    ({"data": {"items": [{"alias": "x"}]}}, "item #0 has no guid"),
+    ({"data": {"items": [{"alias": "x"}]}}, "alias #0 has no 'guid'"),
 ])
 def test_list_of_the_wrong_shape(client, rsps, body, problem):
     rsps.add("GET", f"{BASE}/api/v4/aliases", status=200, json=body)

@@ -208,6 +208,10 @@ class BaseClient:
             raise ApiError(f"{reply.method} {reply.url} failed after {reply.retries}"
                            f" {'retry' if reply.retries == 1 else 'retries'}:"
                            f" last status {status}{page}", **kw)
+        unreadable = {"deep": "with JSON nested too deeply to read", "binary": "with a body that is not UTF-8 text",
+                      "not-finite": f"with a number JSON cannot carry ({reply.data})"}.get(reply.kind)
+        if unreadable:
+            raise ApiError(f"HOMER answered {reply.method} {reply.path} {unreadable}", **kw)
         if reply.kind == "html":
             raise ApiError(f"HOMER answered {status} with an HTML page instead of JSON"
                            " (is the URL right? a proxy in the way?)", **kw)

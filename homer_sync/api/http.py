@@ -330,12 +330,36 @@ def _no_auth(request):
     return request
 
 
+class _NotFinite(ValueError):
+    """A JSON number no float holds (1e400) or a non-JSON constant (NaN, Infinity)."""
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if value != value or value in (float("inf"), float("-inf")):
+        raise _NotFinite(text)
+    return value
+
+
+def _no_constant(text: str):
+    raise _NotFinite(text)
+
+
 def _parse_body(response) -> tuple[Any, str]:
+    """(data, kind): kind is json, empty, html, text, "deep" (nested past Python's
+    recursion limit), "binary" (not UTF-8) or "not-finite" (data: the number's text)."""
     content = response.content or b""
     if not content.strip():
         return None, "empty"
     try:
-        return json.loads(content), "json"
+        return json.loads(content, parse_float=_finite, parse_constant=_no_constant), "json"
+    except _NotFinite as exc:
+        return str(exc), "not-finite"
+    except RecursionError:
+        return None, "deep"
+    except UnicodeDecodeError:
+        if content.lstrip()[:1] != b"<":
+            return None, "binary"
     except ValueError:
         pass
     ctype = response.headers.get("Content-Type", "").lower()

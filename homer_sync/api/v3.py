@@ -6,6 +6,7 @@ from ..errors import AliasNotFoundError, ApiError
 from ..model import Alias, describe
 from .base import BaseClient, collapse_repeated_guids
 from .http import Reply
+from .items import MalformedItem, read_alias
 
 ALIASES = "/api/v3/alias"
 
@@ -101,21 +102,9 @@ class V3Client(BaseClient):
 
     def _alias_from(self, reply: Reply, index: int, item) -> Alias:
         try:
-            if not isinstance(item, dict):
-                raise TypeError("not an object")
-            guid = item["guid"]
-            if not isinstance(guid, str) or not guid:
-                raise ValueError("empty guid")
-            for key in ("port", "mask"):
-                if isinstance(item[key], bool) or not isinstance(item[key], (int, float, str)):
-                    raise TypeError(f"{key} is not a number")
-            return Alias.from_server(ip=item["ip"], mask=item["mask"], port=item["port"],
-                                     capture_id=item["captureID"], name=item["alias"],
-                                     status=item["status"], guid=guid)
-        except KeyError as exc:
-            raise self.shape_error(reply, f"alias #{index} has no {exc.args[0]!r}") from None
-        except (TypeError, ValueError) as exc:
-            raise self.shape_error(reply, f"alias #{index}: {exc}") from None
+            return read_alias(item, index, capture_key="captureID", zero_omitted=False, tags=False)
+        except MalformedItem as exc:
+            raise self.shape_error(reply, str(exc)) from None
 
     @staticmethod
     def _body(alias: Alias) -> dict:

@@ -12,12 +12,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 from ..errors import (
     AliasNotFoundError,
-    ApiError,
     AuthenticationError,
 )
 from ..model import TAG_FIELDS, Alias, describe
 from .base import BaseClient
 from .http import Reply
+from .items import MalformedItem, read_alias
 from .listing import DEFAULT_MAX_REQUESTS, CompleteListing, ListingReport
 
 ALIASES = "/api/v4/aliases"
@@ -91,9 +91,10 @@ class V4Client(BaseClient):
         if not isinstance(items, list):
             raise self.shape_error(reply, "expected {\"data\": {\"items\": [...]}}")
         for index, item in enumerate(items):
-            if not isinstance(item, dict) or not isinstance(item.get("guid"), str) \
-                    or not item["guid"]:
-                raise self.shape_error(reply, f"item #{index} has no guid")
+            try:
+                _read(item, index)  # checked here, where the answer can be named; converted once complete
+            except MalformedItem as exc:
+                raise self.shape_error(reply, str(exc)) from None
         # The answer is cut at the smaller of the limit asked and the one the
         # server says it applied: a server capping lower must not look complete.
         cap = PAGE_LIMIT
@@ -113,25 +114,12 @@ class V4Client(BaseClient):
         else:
             items, report = self._run_listing(None)
         self.last_listing = report
-        return [self._alias_from(item) for item in items]
+        return [_read(item, index) for index, item in enumerate(items)]
 
     def _run_listing(self, map_fn):
         listing = CompleteListing(self._fetch, max_requests=self.max_list_requests,
                                   map_fn=map_fn)
         return listing.run(), listing.report
-
-    def _alias_from(self, item: dict) -> Alias:
-        # Keys whose value is 0 / false / "" are omitted by the server.
-        try:
-            extra = {key: str(item[key]) for key in EXTRA_FIELDS if item.get(key) not in (None, "")}
-            return Alias.from_server(
-                ip=item.get("ip") or "", mask=item.get("mask") or 0,
-                port=item.get("port") or 0, capture_id=item.get("capture_id") or "",
-                name=item.get("alias") or "", status=bool(item.get("status", False)),
-                guid=item["guid"], extra=extra)
-        except (TypeError, ValueError) as exc:
-            raise ApiError(f"HOMER answered GET {ALIASES} with JSON of an unexpected shape:"
-                           f" alias {item.get('guid')}: {exc}") from None
 
     # -- writes --------------------------------------------------------------
     @staticmethod
@@ -172,6 +160,11 @@ class V4Client(BaseClient):
             raise AliasNotFoundError(f"alias {guid} no longer exists on the server",
                                      status=404, method=reply.method, url=reply.url)
         self.fail(reply, action, write=True)
+
+
+def _read(item, index: int) -> Alias:
+    # Keys whose value is 0 / false / "" are omitted by the server.
+    return read_alias(item, index, capture_key="capture_id", zero_omitted=True, tags=True)
 
 
 def _params(text: str, sort: str) -> list[tuple[str, str]]:
