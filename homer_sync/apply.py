@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from enum import Enum
 from pathlib import Path
 
 from homer_sync.errors import (
@@ -27,19 +28,47 @@ from homer_sync.model import Alias, describe
 from homer_sync.plan import Change
 
 
+class Outcome(Enum):
+    """What happened to one change: a fact the run decides on (render.py words it)."""
+
+    DONE = "done"
+    ALREADY_GONE = "already gone"  # a delete whose alias someone else removed first
+    CONFIRMED = "confirmed"  # a create whose answer was lost, found by re-listing
+    CREATED_ON_RETRY = "created on retry"  # a create whose answer was lost, absent, created again
+    FAILED = "failed"
+    AMBIGUOUS = "ambiguous"  # sent, outcome unknown
+    FORBIDDEN = "forbidden"  # HOMER refused the write (403): every further write would be too
+    UNAUTHENTICATED = "unauthenticated"  # the session is gone for good
+
+    @property
+    def ok(self) -> bool:
+        return self in _SUCCESSES
+
+    @property
+    def halts(self) -> bool:
+        """Every further write would be refused the same way."""
+        return self in (Outcome.FORBIDDEN, Outcome.UNAUTHENTICATED)
+
+
+_SUCCESSES = frozenset({Outcome.DONE, Outcome.ALREADY_GONE, Outcome.CONFIRMED, Outcome.CREATED_ON_RETRY})
+
+
 @dataclass(frozen=True)
 class ChangeOutcome:
     change: Change
-    ok: bool
-    error: str | None = None
-    note: str | None = None
+    outcome: Outcome
+    error: str | None = None  # the error's message, for a failure
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome.ok
 
 
 @dataclass
 class ApplyResult:
-    outcomes: list = field(default_factory=list)
-    not_started: list = field(default_factory=list)
-    verify_problems: list = field(default_factory=list)
+    outcomes: list[ChangeOutcome] = field(default_factory=list)
+    not_started: list[Change] = field(default_factory=list)
+    verify_problems: list[str] = field(default_factory=list)
     backup_path: Path | None = None
     interrupted: bool = False
 
@@ -48,11 +77,11 @@ class ApplyResult:
         return not self.verify_problems
 
     @property
-    def failed(self) -> list:
+    def failed(self) -> list[ChangeOutcome]:
         return [o for o in self.outcomes if not o.ok]
 
     @property
-    def succeeded(self) -> list:
+    def succeeded(self) -> list[ChangeOutcome]:
         return [o for o in self.outcomes if o.ok]
 
     @property
@@ -106,20 +135,20 @@ def _run_one(client, change) -> ChangeOutcome:
         else:
             client.delete(change.before)
     except AmbiguousWriteError as exc:
-        return ChangeOutcome(change, ok=False, error=str(exc), note="ambiguous")
+        return ChangeOutcome(change, Outcome.AMBIGUOUS, str(exc))
     except AliasNotFoundError as exc:
         if change.action == "delete":
             # Someone else removed it first: the state we wanted is reached.
-            return ChangeOutcome(change, ok=True, note="already gone")
-        return ChangeOutcome(change, ok=False, error=str(exc))
+            return ChangeOutcome(change, Outcome.ALREADY_GONE)
+        return ChangeOutcome(change, Outcome.FAILED, str(exc))
     except PermissionDeniedError as exc:
-        return ChangeOutcome(change, ok=False, error=str(exc), note="forbidden")
+        return ChangeOutcome(change, Outcome.FORBIDDEN, str(exc))
     except AuthenticationError as exc:
         # The session is gone for good (re-login already tried, or a static token died).
-        return ChangeOutcome(change, ok=False, error=str(exc), note="unauthenticated")
+        return ChangeOutcome(change, Outcome.UNAUTHENTICATED, str(exc))
     except HomerSyncError as exc:
-        return ChangeOutcome(change, ok=False, error=str(exc))
-    return ChangeOutcome(change, ok=True)
+        return ChangeOutcome(change, Outcome.FAILED, str(exc))
+    return ChangeOutcome(change, Outcome.DONE)
 
 
 def _run_phase(client, changes: Sequence, *, concurrency: int, stop: threading.Event, halt: threading.Event,
@@ -139,8 +168,7 @@ def _run_phase(client, changes: Sequence, *, concurrency: int, stop: threading.E
             for future in done:
                 outcome = future.result()
                 outcomes.append(outcome)
-                if outcome.note in ("forbidden", "unauthenticated"):
-                    # Every further write would be refused the same way.
+                if outcome.outcome.halts:
                     halt.set()
                 if progress:
                     progress(outcome)
@@ -150,7 +178,7 @@ def _run_phase(client, changes: Sequence, *, concurrency: int, stop: threading.E
 
 def _resolve_ambiguous_creates(client, outcomes: list[ChangeOutcome], progress: Progress | None) -> list[ChangeOutcome]:
     """A create whose answer was lost may or may not exist: look before creating again."""
-    ambiguous = [o for o in outcomes if o.note == "ambiguous" and o.change.action == "create"]
+    ambiguous = [o for o in outcomes if o.outcome is Outcome.AMBIGUOUS and o.change.action == "create"]
     if not ambiguous:
         return outcomes
     try:
@@ -158,20 +186,17 @@ def _resolve_ambiguous_creates(client, outcomes: list[ChangeOutcome], progress: 
     except HomerSyncError as exc:
         # Without a fresh list a second POST could make a duplicate: leave them undecided.
         note = f"; not created again, as the aliases could not be listed to check: {exc}"
-        undecided = {id(o): ChangeOutcome(o.change, ok=False, error=f"{o.error}{note}", note="ambiguous")
-                     for o in ambiguous}
+        undecided = {id(o): ChangeOutcome(o.change, Outcome.AMBIGUOUS, f"{o.error}{note}") for o in ambiguous}
         return [undecided.get(id(o), o) for o in outcomes]
     resolved = {}
     for outcome in ambiguous:
         alias = outcome.change.alias  # a create's new alias
         if (alias.identity, alias.attributes) in present:
-            resolved[id(outcome)] = ChangeOutcome(outcome.change, ok=True,
-                                                  note="confirmed by re-listing after a lost answer")
+            resolved[id(outcome)] = ChangeOutcome(outcome.change, Outcome.CONFIRMED)
         else:
             retry = _run_one(client, outcome.change)
             if retry.ok:
-                retry = ChangeOutcome(outcome.change, ok=True,
-                                      note="not stored the first time; created after re-listing")
+                retry = ChangeOutcome(outcome.change, Outcome.CREATED_ON_RETRY)
             resolved[id(outcome)] = retry
         if progress:
             progress(resolved[id(outcome)])

@@ -10,7 +10,6 @@ import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
@@ -24,9 +23,6 @@ from homer_sync.errors import (
     InventoryError,
     UnsafePlanError,
 )
-
-if TYPE_CHECKING:  # for annotations only: the commands import the library lazily
-    from homer_sync.apply import ApplyResult
 
 EXIT_CODES_HELP = """\b
 Exit codes:
@@ -67,6 +63,11 @@ class HomerSyncGroup(click.Group):
             code = EXIT_ERROR
         except click.ClickException as exc:
             exc.show()
+            code = exc.exit_code
+        except UnsafePlanError as exc:
+            from homer_sync.render import unsafe_text
+
+            click.echo(unsafe_text(exc.reasons, forced=False), err=True, nl=False)
             code = exc.exit_code
         except HomerSyncError as exc:
             click.echo(f"Error: {exc}", err=True)
@@ -205,7 +206,7 @@ def _output_format(app: App, requested: str) -> str:
 
 
 def _report_warnings(app: App, inventory) -> None:
-    for warning in inventory.warnings:
+    for warning in inventory.warnings if inventory is not None else ():
         app.warn(str(warning))
 
 
@@ -297,15 +298,16 @@ def _render(plan, app: App, fmt: str, context: dict) -> None:
     render_plan(plan, sys.stdout, fmt=fmt, color=_table_color(app, fmt), context=context)
 
 
-def _check_safety(app: App, job, force: bool) -> None:
-    reasons = job.plan.unsafe_reasons(job.limits)
-    if not reasons:
-        return
-    if force:
-        for reason in reasons:
-            app.warn(f"{reason} (forced)")
-        return
-    raise UnsafePlanError(reasons)
+def _say_forced(reasons: list[str]) -> None:
+    from homer_sync.render import unsafe_text
+
+    click.echo(unsafe_text(reasons, forced=True), err=True, nl=False)
+
+
+def _sync(app: App, client, url: str, **options):
+    from homer_sync.sync import RunOptions, Sync
+
+    return Sync(client, RunOptions(server=url, **options))
 
 
 inventory_argument = click.argument("inventory", nargs=-1, required=True, type=click.Path(allow_dash=True))
@@ -339,6 +341,7 @@ def validate(app: App, inventory, no_resolve, no_sources, show_sources):
       homer-sync validate --show-sources inventory.sources.yaml
     """
     from homer_sync.inventory import dump_collected
+    from homer_sync.render import validate_line
 
     if show_sources and no_sources:
         raise click.UsageError("--show-sources needs the sources read; drop --no-sources")
@@ -347,16 +350,7 @@ def validate(app: App, inventory, no_resolve, no_sources, show_sources):
     _report_warnings(app, loaded)
     if show_sources:
         click.echo(dump_collected(loaded.collected), nl=False)
-    count = len(loaded.aliases)
-    line = f"{', '.join(loaded.sources)}: valid, {count} alias{'es' if count != 1 else ''}"
-    if loaded.warnings:
-        line += f", {len(loaded.warnings)} warning{'s' if len(loaded.warnings) != 1 else ''}"
-    if loaded.unresolved_hosts:
-        line += f" ({len(loaded.unresolved_hosts)} host entries not resolved)"
-    if loaded.collected:
-        line += f" ({sum(len(c.entries) for c in loaded.collected)} entries from {len(loaded.collected)} source(s))"
-    elif draft.source_specs:
-        line += " (sources not read)"
+    line = validate_line(loaded, sources_skipped=bool(draft.source_specs) and not loaded.collected)
     if show_sources:
         app.info(line)
     elif not app.quiet:
@@ -382,32 +376,37 @@ def plan(app: App, inventory, prune, output, detailed_exitcode, out, force, **kw
       homer-sync plan inventory.yaml --prune --output markdown > plan.md
       homer-sync plan inventory.yaml --detailed-exitcode --out reviewed.plan
     """
-    from homer_sync.sync import plan_inventory, save_plan
-
     loaded = _open(app, inventory)
     client, url = _connect(app, _pop_connection(kwargs), stdin_taken="-" in inventory)
+    run = _sync(app, client, url, prune=prune, force=force)
     try:
-        job = plan_inventory(loaded, client, prune=prune)
+        job = run.plan(loaded)
     finally:
         client.close()
     _report_warnings(app, job.inventory)
     _render(job.plan, app, output, {"server": url, "api": client.api_version})
-    _check_safety(app, job, force)
+    forced = run.gate(job)
+    if forced:
+        _say_forced(forced)
     if out:
-        save_plan(job, Path(out), server=url)
+        run.save(job, Path(out))
         app.info(f"Plan saved to {out}; apply it with: homer-sync apply --plan {out}")
     if detailed_exitcode and job.plan.has_changes:
         return EXIT_CHANGES_PENDING
     return EXIT_OK
 
 
-def _confirm(app: App, yes: bool, reads_stdin: bool) -> None:
-    if yes:
-        return
-    if reads_stdin or not _is_tty(sys.stdin):
-        raise click.UsageError("refusing to apply without --yes when standard input is not a terminal")
-    if not click.confirm("Apply these changes to HOMER?", default=False, err=True):
-        raise click.Abort()
+def _confirm(app: App, yes: bool, reads_stdin: bool):
+    """The confirm hook: --yes, or ask on a terminal (never read an answer from a pipe)."""
+
+    def confirm(plan) -> bool:
+        if yes:
+            return True
+        if reads_stdin or not _is_tty(sys.stdin):
+            raise click.UsageError("refusing to apply without --yes when standard input is not a terminal")
+        return click.confirm("Apply these changes to HOMER?", default=False, err=True)
+
+    return confirm
 
 
 @cli.command()
@@ -438,25 +437,25 @@ def apply(app: App, inventory, plan_file, prune, yes, force, concurrency, backup
       homer-sync apply --yes --prune --concurrency 8 inventory.yaml
       homer-sync apply --yes --plan reviewed.plan
     """
-    from homer_sync.sync import load_saved_plan, plan_inventory
-
     if plan_file and inventory:
         raise click.UsageError("give either inventory files or --plan, not both")
     if plan_file and prune:
         raise click.UsageError("--prune has no effect with --plan: the saved plan already says what to delete")
     if not plan_file and not inventory:
         raise click.UsageError("give inventory files, or --plan FILE")
+    from homer_sync.sync import RunHooks
+
     loaded = None if plan_file else _open(app, inventory)
     client, url = _connect(app, _pop_connection(kwargs), pool_size=concurrency, stdin_taken="-" in inventory)
+    run = _sync(app, client, url, prune=prune, force=force, concurrency=concurrency,
+                backup_dir=Path(backup_dir) if backup_dir else _default_backup_dir())
     try:
-        with _run_lock(app):
-            if plan_file:
-                job = load_saved_plan(Path(plan_file), client, server=url)
-            else:
-                job = plan_inventory(loaded, client, prune=prune)
-                _report_warnings(app, job.inventory)
-            return _execute(app, job, url=url, output=output, force=force, yes=yes, reads_stdin="-" in inventory,
-                            concurrency=concurrency, backup_dir=backup_dir)
+        with _run_lock(app), InterruptGuard(app) as stop:
+            job = run.load(Path(plan_file)) if plan_file else run.plan(loaded)
+            _report_warnings(app, job.inventory)
+            hooks = RunHooks(confirm=_confirm(app, yes, "-" in inventory), progress=lambda plan: _progress(app, plan),
+                             stop=stop, forced=_say_forced)
+            return _apply_and_report(app, run, job, hooks, _output_format(app, output), url)
     finally:
         client.close()
 
@@ -473,75 +472,30 @@ def _default_backup_dir() -> Path:
     return default_lock_path().parent / "backups"
 
 
-def _execute(app: App, job, *, url, output, force, yes, reads_stdin, concurrency, backup_dir):
-    from homer_sync.render import render_apply_json
+def _apply_and_report(app: App, run, job, hooks, fmt: str, url: str) -> int:
+    from homer_sync.render import failure_lines, render_apply_json, render_apply_result
+    from homer_sync.sync import RunOutcome
 
     context = {"server": url, "api": job.client.api_version}
-    fmt = _output_format(app, output)
     if fmt != "json":
         _render(job.plan, app, fmt, context)
-        return _apply_job(app, job, url=url, fmt=fmt, force=force, yes=yes, reads_stdin=reads_stdin,
-                          concurrency=concurrency, backup_dir=backup_dir)
-    # --output json: one document, the plan plus what the apply did (null when nothing was applied).
-    outcome: list[ApplyResult] = []
+    result = None
     try:
-        return _apply_job(app, job, url=url, fmt=fmt, force=force, yes=yes, reads_stdin=reads_stdin,
-                          concurrency=concurrency, backup_dir=backup_dir, collect=outcome)
+        result = run.apply(job, hooks)
     finally:
-        render_apply_json(job.plan, outcome[0] if outcome else None, sys.stdout, context=context)
-
-
-def _apply_job(app: App, job, *, url, fmt, force, yes, reads_stdin, concurrency, backup_dir, collect=None):
-    from homer_sync.apply import apply_plan
-    from homer_sync.inventory import dump_inventory
-    from homer_sync.render import render_apply_result
-
-    _check_safety(app, job, force)
-    if not job.plan.has_changes:
+        if fmt == "json":  # one document: the plan, plus what the apply did (null when nothing was applied)
+            render_apply_json(job.plan, result.applied if result else None, sys.stdout, context=context)
+    if result.outcome is RunOutcome.DECLINED:
+        raise click.Abort()
+    if result.applied is None:
         return EXIT_OK
-    if job.client.is_admin is False:
-        raise HomerSyncError("the HOMER user in use is not an administrator, so HOMER refuses every write (403); "
-                             "nothing was written")
-    _confirm(app, yes, reads_stdin)
-    with InterruptGuard(app) as stop, _progress(app, job.plan) as progress:
-        result = apply_plan(
-            job.plan,
-            job.client,
-            existing=job.existing,
-            concurrency=concurrency,
-            backup_dir=Path(backup_dir) if backup_dir else _default_backup_dir(),
-            server_label=url,
-            dump=dump_inventory,
-            progress=progress,
-            stop=stop,
-            declared=job.inventory.aliases if job.inventory is not None else (),
-        )
-    if collect is not None:
-        collect.append(result)
-    elif not (app.quiet and fmt in ("table", "plain")):
-        render_apply_result(result, sys.stdout, fmt=fmt, color=_table_color(app, fmt))
-    if result.backup_path:
-        app.info(f"Backup of the previous aliases: {result.backup_path}")
-    _report_failures(result)
-    for problem in result.verify_problems:
-        click.echo(f"Error: verification: {problem}", err=True)
+    if fmt != "json" and not (app.quiet and fmt in ("table", "plain")):
+        render_apply_result(result.applied, sys.stdout, fmt=fmt, color=_table_color(app, fmt))
+    if result.applied.backup_path:
+        app.info(f"Backup of the previous aliases: {result.applied.backup_path}")
+    for line in failure_lines(result.applied):
+        click.echo(line, err=True)
     return EXIT_OK if result.ok else EXIT_ERROR
-
-
-def _report_failures(result) -> None:
-    from homer_sync.render import describe
-
-    refused = [o for o in result.failed if o.note == "forbidden"]
-    for outcome in result.failed:
-        if outcome.note != "forbidden":
-            click.echo(f"Error: {outcome.change.action} {describe(outcome.change.alias)} failed: {outcome.error}",
-                       err=True)
-    if refused:
-        click.echo(
-            f"Error: HOMER refused {len(refused)} write(s), {len(result.not_started)} not attempted: "
-            f"{refused[0].error}",
-            err=True,
-        )
 
 
 class InterruptGuard:
@@ -625,25 +579,19 @@ def check(app: App, output, **kwargs):
     Example:
       HOMER_URL=https://homer.example.net HOMER_TOKEN=... homer-sync check
     """
-    import json
+    from homer_sync.render import check_note, check_text
 
     client, url = _connect(app, _pop_connection(kwargs))
     try:
         count = len(client.list_aliases())
     finally:
         client.close()
-    admin = {True: "yes", False: "no", None: "unknown"}[client.is_admin]
     info = {"server": url, "api": client.api_version, "auth": client.auth_kind, "admin": client.is_admin,
             "aliases": count}
-    if output == "json":
-        click.echo(json.dumps(info, sort_keys=True))
-        return EXIT_OK
-    click.echo(f"server:  {url}\napi:     {client.api_version}\nauth:    {client.auth_kind}\n"
-               f"admin:   {admin}\naliases: {count}")
-    if client.auth_kind == "token" and client.api_version == "v3":
-        app.info("note: HOMER 7 API tokens have user rights; plan and export work, apply needs an admin login")
-    elif client.is_admin is False:
-        app.info("note: this user is not an administrator; apply will be refused")
+    click.echo(check_text(info, fmt=output), nl=False)
+    note = check_note(info)
+    if note and output != "json":
+        app.info(note)
     return EXIT_OK
 
 

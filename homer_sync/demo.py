@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+from contextlib import closing
 from importlib import resources
 from pathlib import Path
 
@@ -32,11 +33,10 @@ def example_inventory_path() -> Path:
 
 def run_demo(stream, *, color: bool = False, latency: float = 0.0) -> int:
     from homer_sync.api import ConnectionSettings, connect
-    from homer_sync.apply import apply_plan
     from homer_sync.emulator import HomerEmulator
-    from homer_sync.inventory import dump_inventory, load_inventory
+    from homer_sync.inventory import load_inventory
     from homer_sync.render import render_apply_result, render_plan
-    from homer_sync.sync import plan_inventory
+    from homer_sync.sync import RunOptions, Sync
 
     fmt = "table" if color else "plain"
     inventory_path = example_inventory_path()
@@ -49,32 +49,33 @@ def run_demo(stream, *, color: bool = False, latency: float = 0.0) -> int:
     with HomerEmulator(latency=latency) as server, tempfile.TemporaryDirectory(prefix="homer-sync-demo-") as tmp:
         server.seed(LEGACY_ALIASES)
         settings = ConnectionSettings(url=server.url, username=DEMO_USER, password=DEMO_PASSWORD, api="v3")
+        options = RunOptions(concurrency=4, backup_dir=Path(tmp), server=server.url)
         say(f"HOMER emulator (API v3) listening on {server.url}, holding {len(LEGACY_ALIASES)} hand-made aliases.")
         say(f"Inventory: {inventory_path} ({len(inventory.aliases)} aliases).")
         say()
 
         say("1. plan")
-        client = connect(settings)
-        job = plan_inventory(inventory, client, prune=False)
-        render_plan(job.plan, stream, fmt=fmt, color=color, context={"server": server.url, "api": client.api_version})
-        say()
+        with closing(connect(settings)) as client:
+            run = Sync(client, options)
+            job = run.plan(inventory)
+            context = {"server": server.url, "api": client.api_version}
+            render_plan(job.plan, stream, fmt=fmt, color=color, context=context)
+            say()
 
-        say("2. apply")
-        result = apply_plan(
-            job.plan, client, existing=job.existing, concurrency=4, backup_dir=Path(tmp),
-            server_label=server.url, dump=dump_inventory, declared=inventory.aliases,
-        )
-        client.close()
-        render_apply_result(result, stream, fmt=fmt, color=color)
-        if result.backup_path:
-            say(f"Backup of the previous aliases written to {result.backup_path.name} (deleted with the demo).")
+            say("2. apply")
+            # The operator's path: the same safety gate and admin check; the demo answers "yes".
+            result = run.apply(job)
+        applied = result.applied
+        if applied is not None:
+            render_apply_result(applied, stream, fmt=fmt, color=color)
+            if applied.backup_path:
+                say(f"Backup of the previous aliases written to {applied.backup_path.name} (deleted with the demo).")
         say()
 
         say("3. plan again")
         server.reset_stats()
-        client = connect(settings)
-        second = plan_inventory(inventory, client, prune=False)
-        client.close()
+        with closing(connect(settings)) as client:
+            second = Sync(client, options).plan(inventory)
         render_plan(second.plan, stream, fmt=fmt, color=color, context={"server": server.url, "api": "v3"})
         requests_sent = len(server.request_log)
         say(f"The second run sent {requests_sent} requests to HOMER (login + list).")

@@ -214,7 +214,7 @@ def _over_limit_message(count: int, existing: int, limit: float, verb: str, *, o
         return None
     return (
         f"{float(ratio):.2f}% of {of} would be {verb}, over the "
-        f"{float(limit):.2f}% limit ({count}/{existing}); use --force to proceed"
+        f"{float(limit):.2f}% limit ({count}/{existing})"
     )
 
 
@@ -222,10 +222,7 @@ EXISTING_ALIASES = "existing aliases"
 PRUNABLE_ALIASES = "the aliases prune may touch (inside prune.only, owned)"
 
 
-EMPTY_PRUNE_MESSAGE = (
-    "refusing to prune: the inventory declares no aliases, which would delete every alias "
-    "in scope; use --force"
-)
+EMPTY_PRUNE_MESSAGE = "the inventory declares no aliases, so pruning would delete every alias in scope"
 
 
 # -- the plan ---------------------------------------------------------------------------------------
@@ -314,12 +311,13 @@ class Plan:
                     reasons.append(message)
         return reasons
 
-    def raise_if_unsafe(self, limits: SafetyLimits | None = None, *, force: bool = False) -> None:
-        if force:
-            return
+    def raise_if_unsafe(self, limits: SafetyLimits | None = None, *, force: bool = False) -> list[str]:
+        """The one safety gate: UnsafePlanError with every reason, unless ``force``; then the
+        reasons that were overridden are returned (empty for a safe plan), for the caller to say so."""
         reasons = self.unsafe_reasons(limits)
-        if reasons:
+        if reasons and not force:
             raise UnsafePlanError(reasons)
+        return reasons
 
     # saved plans
 

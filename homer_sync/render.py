@@ -258,11 +258,20 @@ def _render_markdown(plan, stream, context: dict) -> None:
     stream.writelines(out)
 
 
-def render_unsafe(reasons, stream) -> None:
-    """Why a plan was refused, one reason a line (the plan itself is rendered before)."""
-    stream.write("Refusing an unsafe plan; nothing was changed:\n")
-    for reason in reasons:
-        stream.write(f"  - {printable(reason)}\n")
+def unsafe_text(reasons, *, forced: bool) -> str:
+    """Why a plan is unsafe, one reason a line (the plan itself is rendered before): refused,
+    with the way out, or overridden by --force, saying only that."""
+    if forced:
+        head = "Warning: applying an unsafe plan because --force was given:"
+        tail = []
+    else:
+        head = "Error: refusing an unsafe plan; nothing was written:"
+        tail = ["Review the plan; use --force to proceed anyway."]
+    return "\n".join([head, *(f"  - {printable(reason)}" for reason in reasons), *tail]) + "\n"
+
+
+def render_unsafe(reasons, stream, *, forced: bool = False) -> None:
+    stream.write(unsafe_text(reasons, forced=forced))
 
 
 # -- apply results, progress, lookup (used by the CLI; duck typed on apply.py / lookup.py) ----------
@@ -400,3 +409,59 @@ def render_lookup(result, stream) -> None:
         lines.append("Candidates, longest prefix first:")
         lines += [f"  {printable(c.verdict)}: {describe(c.alias)}" for c in result.candidates]
     stream.write("\n".join(lines) + "\n")
+
+
+# -- the CLI's other sentences: failures, verification, validate, check --------------------------
+
+
+def failure_lines(result) -> list[str]:
+    """stderr lines for an apply that went wrong: each failed change, one line for writes HOMER
+    refused (403: every further write would be refused too), each verification problem."""
+    from .apply import Outcome
+
+    refused = [o for o in result.failed if o.outcome is Outcome.FORBIDDEN]
+    lines = [f"Error: {o.change.action} {describe(o.change.alias)} failed: {printable(o.error)}"
+             for o in result.failed if o.outcome is not Outcome.FORBIDDEN]
+    if refused:
+        lines.append(f"Error: HOMER refused {len(refused)} write(s), {len(result.not_started)} not attempted: "
+                     f"{printable(refused[0].error)}")
+    lines += [f"Error: verification: {printable(problem)}" for problem in result.verify_problems]
+    return lines
+
+
+def _plural(count: int, noun: str, plural: str | None = None) -> str:
+    return f"{count} {noun if count == 1 else (plural or noun + 's')}"
+
+
+def validate_line(inventory, *, sources_skipped: bool) -> str:
+    """"inv.yaml: valid, 3 aliases, 1 warning (...)": what validate prints."""
+    line = f"{', '.join(inventory.sources)}: valid, {_plural(len(inventory.aliases), 'alias', 'aliases')}"
+    if inventory.warnings:
+        line += f", {_plural(len(inventory.warnings), 'warning')}"
+    if inventory.unresolved_hosts:
+        line += f" ({len(inventory.unresolved_hosts)} host entries not resolved)"
+    if inventory.collected:
+        entries = sum(len(c.entries) for c in inventory.collected)
+        line += f" ({entries} entries from {len(inventory.collected)} source(s))"
+    elif sources_skipped:
+        line += " (sources not read)"
+    return line
+
+
+def check_text(info: dict, *, fmt: str = "plain") -> str:
+    """What `check` prints: aligned "key: value" lines, or one JSON object."""
+    if fmt == "json":
+        return json.dumps(info, sort_keys=True) + "\n"
+    admin = {True: "yes", False: "no", None: "unknown"}[info["admin"]]
+    rows = [("server", info["server"]), ("api", info["api"]), ("auth", info["auth"]), ("admin", admin),
+            ("aliases", info["aliases"])]
+    return "".join(f"{key + ':':<9}{printable(value)}\n" for key, value in rows)
+
+
+def check_note(info: dict) -> str | None:
+    """Why apply would be refused with these credentials, if it would."""
+    if info["auth"] == "token" and info["api"] == "v3":
+        return "note: HOMER 7 API tokens have user rights; plan and export work, apply needs an admin login"
+    if info["admin"] is False:
+        return "note: this user is not an administrator; apply will be refused"
+    return None

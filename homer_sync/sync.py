@@ -1,13 +1,25 @@
-"""The steps of a run, joined: load the inventory, connect, list, plan.
+"""One run of homer-sync, as a library call: the story every command tells.
 
-Kept apart from the CLI so that the demo, the benchmarks and the tests drive
-exactly the code path an operator does.
+``Sync(client, options)`` is the one path taken by ``plan``, ``apply``, ``apply --plan``
+and ``demo`` (and the benchmarks and tests), so their stories cannot drift apart::
+
+    run = Sync(client, RunOptions(prune=True, force=False, server=url))
+    job = run.plan(inventory)            # list HOMER once, diff (pure), limits from the inventory
+    forced = run.gate(job)               # the one safety gate: UnsafePlanError, or what --force overrode
+    result = run.apply(job, hooks)       # gate, admin check, confirm, backup, write, verify
+
+Prompts, progress, interruption and warnings are ``RunHooks`` supplied by the caller (the CLI,
+the demo, a test); nothing here prints. ``RunResult`` says what happened as typed facts.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+import threading
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import asdict, dataclass, field
+from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,17 +28,120 @@ from homer_sync.model import Alias
 
 if TYPE_CHECKING:  # imported lazily at run time, like the functions below do
     from homer_sync.api import HomerClient
+    from homer_sync.apply import ApplyResult, Progress
     from homer_sync.inventory import Inventory
     from homer_sync.plan import Plan, SafetyLimits
 
 
 @dataclass
 class Job:
+    """A plan ready to apply, with what it was made from."""
+
     client: HomerClient
     existing: list[Alias]
     plan: Plan
     limits: SafetyLimits
     inventory: Inventory | None = None
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    prune: bool = False  # --prune (prune.enabled in the inventory turns it on too)
+    force: bool = False  # apply a plan the safety gate refuses
+    concurrency: int = 4
+    backup_dir: Path | None = None  # None: no backup (the CLI always gives one)
+    server: str = "HOMER"  # how the server is named in backups and saved plans (its URL)
+
+
+def _no_progress(plan: Plan) -> AbstractContextManager[Progress | None]:
+    return nullcontext(None)
+
+
+@dataclass
+class RunHooks:
+    """What a caller supplies: the operator's answer, a progress display, a stop signal, warnings."""
+
+    confirm: Callable[[Plan], bool] = lambda plan: True
+    progress: Callable[[Plan], AbstractContextManager[Progress | None]] = _no_progress
+    stop: threading.Event = field(default_factory=threading.Event)
+    forced: Callable[[list[str]], None] = lambda reasons: None  # told what --force overrides, before writing
+
+
+class RunOutcome(Enum):
+    NO_CHANGES = "no changes"
+    DECLINED = "declined"  # the operator answered no: nothing was written
+    APPLIED = "applied"  # see RunResult.applied for how it went
+
+
+@dataclass
+class RunResult:
+    job: Job
+    outcome: RunOutcome
+    forced: list[str] = field(default_factory=list)  # safety reasons --force overrode
+    applied: ApplyResult | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome is not RunOutcome.DECLINED and (self.applied is None or self.applied.ok)
+
+
+class NotAdminError(HomerSyncError):
+    def __init__(self):
+        super().__init__("the HOMER user in use is not an administrator, so HOMER refuses every write (403); "
+                         "nothing was written")
+
+
+class Sync:
+    """A run against one HOMER (see the module doc)."""
+
+    def __init__(self, client: HomerClient, options: RunOptions | None = None):
+        self.client = client
+        self.options = options or RunOptions()
+
+    def plan(self, inventory) -> Job:
+        """List HOMER once and diff it against the inventory (a draft's sources are read meanwhile)."""
+        return plan_inventory(inventory, self.client, prune=self.options.prune)
+
+    def load(self, path: Path) -> Job:
+        """A saved plan, checked against the live server (see load_saved_plan)."""
+        return load_saved_plan(path, self.client, server=self.options.server)
+
+    def gate(self, job: Job) -> list[str]:
+        """The one safety gate: raises UnsafePlanError, or returns what --force overrides."""
+        return job.plan.raise_if_unsafe(job.limits, force=self.options.force)
+
+    def save(self, job: Job, path: Path) -> None:
+        save_plan(job, path, server=self.options.server)
+
+    def apply(self, job: Job, hooks: RunHooks | None = None) -> RunResult:
+        """Gate, admin check, confirmation, then backup, writes and verification (apply.apply_plan)."""
+        from homer_sync.apply import apply_plan
+        from homer_sync.inventory import dump_inventory
+
+        hooks = hooks or RunHooks()
+        forced = self.gate(job)
+        if forced:
+            hooks.forced(forced)
+        if not job.plan.has_changes:
+            return RunResult(job, RunOutcome.NO_CHANGES, forced)
+        if self.client.is_admin is False:
+            raise NotAdminError()
+        if not hooks.confirm(job.plan):
+            return RunResult(job, RunOutcome.DECLINED, forced)
+        with hooks.progress(job.plan) as progress:
+            applied = apply_plan(
+                job.plan,
+                self.client,
+                existing=job.existing,
+                concurrency=self.options.concurrency,
+                backup_dir=self.options.backup_dir,
+                server_label=self.options.server,
+                dump=dump_inventory,
+                progress=progress,
+                stop=hooks.stop,
+                declared=job.inventory.aliases if job.inventory is not None else (),
+            )
+        return RunResult(job, RunOutcome.APPLIED, forced, applied)
 
 
 def reject_owner_on_v3(prune_config, client) -> None:

@@ -189,3 +189,56 @@ def network_guard(monkeypatch):
     yield guard
     if guard.violations:
         pytest.fail("the test reached beyond loopback: " + "; ".join(guard.violations), pytrace=False)
+
+
+# -- shared factories ------------------------------------------------------------------------------
+
+
+def _make_alias(ip="10.0.0.1", name="h", *, mask=None, port=5060, capture="0", status=True, guid=None, extra=None):
+    from homer_sync.model import Alias
+
+    return Alias(ip=ip, mask=mask if mask is not None else (128 if ":" in ip else 32), port=port,
+                 capture_id=capture, name=name, status=status, guid=guid,
+                 extra=tuple(sorted((extra or {}).items())))
+
+
+@pytest.fixture
+def make_alias():
+    """make_alias(ip="10.0.0.1", name="h", *, mask, port=5060, capture="0", status, guid, extra): an Alias."""
+    return _make_alias
+
+
+@pytest.fixture
+def make_settings():
+    """make_settings(url, **kw): ConnectionSettings for an admin / sipcapture login, no backoff sleeps."""
+    from homer_sync.api import ConnectionSettings
+
+    def make(url, **kw):
+        if kw.get("token"):
+            kw.setdefault("username", None)
+            kw.setdefault("password", None)
+        kw.setdefault("username", "admin")
+        kw.setdefault("password", "sipcapture")
+        kw.setdefault("backoff_factor", 0)
+        return ConnectionSettings(url=url, **kw)
+
+    return make
+
+
+@pytest.fixture
+def cli_run(tmp_path):
+    """cli_run(*args, emulator=None, env=None, input=None): the CLI in-process as an operator calls it;
+    with an emulator, its URL and an admin login come from the environment; state under tmp_path."""
+    from click.testing import CliRunner
+
+    from homer_sync.cli import cli
+
+    def invoke(*args, emulator=None, env=None, input=None):
+        full_env = {"XDG_STATE_HOME": str(tmp_path / "state")}
+        if emulator is not None:
+            full_env.update({"HOMER_URL": emulator.url, "HOMER_USERNAME": "admin", "HOMER_PASSWORD": "sipcapture",
+                             "HOMER_API": emulator.api})
+        full_env.update(env or {})
+        return CliRunner().invoke(cli, [str(a) for a in args], env=full_env, input=input, catch_exceptions=False)
+
+    return invoke

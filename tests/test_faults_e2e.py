@@ -506,7 +506,7 @@ def test_duplicate_deletes_do_not_count_against_the_delete_limit():
     stale = [Alias(ip=f"10.9.0.{i}", mask=32, port=0, capture_id="0", name=f"s{i}", guid=f"s-{i}") for i in range(6)]
     pruned = build_plan(desired, twice + stale, prune=True)
     assert pruned.unsafe_reasons(SafetyLimits()) == [
-        "33.33% of existing aliases would be deleted, over the 30.00% limit (6/18); use --force to proceed"]
+        "33.33% of existing aliases would be deleted, over the 30.00% limit (6/18)"]
 
 
 # -- Ctrl-C -------------------------------------------------------------------------------------

@@ -310,8 +310,8 @@ def test_over_the_limit_is_refused_with_numbers():
     plan = _plan_with(10, deletes=4, updates=4)
     reasons = plan.unsafe_reasons(SafetyLimits())
     assert reasons == [
-        "40.00% of existing aliases would be deleted, over the 30.00% limit (4/10); use --force to proceed",
-        "40.00% of existing aliases would be updated, over the 30.00% limit (4/10); use --force to proceed",
+        "40.00% of existing aliases would be deleted, over the 30.00% limit (4/10)",
+        "40.00% of existing aliases would be updated, over the 30.00% limit (4/10)",
     ]
     with pytest.raises(errors.UnsafePlanError) as info:
         plan.raise_if_unsafe(SafetyLimits(), force=False)
@@ -323,11 +323,11 @@ def test_over_the_limit_is_refused_with_numbers():
 def test_custom_limits_and_fractional_percentages():
     plan = _plan_with(12, deletes=4)
     assert plan.unsafe_reasons(SafetyLimits(max_delete_percent=33.3)) == [
-        "33.33% of existing aliases would be deleted, over the 33.30% limit (4/12); use --force to proceed"
+        "33.33% of existing aliases would be deleted, over the 33.30% limit (4/12)"
     ]
     assert plan.unsafe_reasons(SafetyLimits(max_delete_percent=34)) == []
     assert _plan_with(10, deletes=1).unsafe_reasons(SafetyLimits(max_delete_percent=0)) == [
-        "10.00% of existing aliases would be deleted, over the 0.00% limit (1/10); use --force to proceed"
+        "10.00% of existing aliases would be deleted, over the 0.00% limit (1/10)"
     ]
 
 
@@ -335,7 +335,7 @@ def test_thresholds_apply_only_from_min_existing():
     small = _plan_with(9, deletes=8, updates=1)
     assert small.unsafe_reasons(SafetyLimits()) == []
     assert small.unsafe_reasons(SafetyLimits(min_existing=9)) == [
-        "88.89% of existing aliases would be deleted, over the 30.00% limit (8/9); use --force to proceed"
+        "88.89% of existing aliases would be deleted, over the 30.00% limit (8/9)"
     ]
     assert _plan_with(10, deletes=9, updates=1).unsafe_reasons(SafetyLimits(min_existing=11)) == []
     assert _plan_with(0).unsafe_reasons(SafetyLimits(min_existing=0)) == []
@@ -350,7 +350,7 @@ def test_delete_percentage_counts_only_what_prune_may_touch():
     assert (len(plan.deletes), plan.prunable_count) == (19, 20)
     assert plan.unsafe_reasons(SafetyLimits()) == [
         "95.00% of the aliases prune may touch (inside prune.only, owned) would be deleted, over the"
-        " 30.00% limit (19/20); use --force to proceed"]
+        " 30.00% limit (19/20)"]
     # an owner narrows it the same way: only marked aliases can be pruned
     marked = [a.with_extra(tag4="ci") for a in inside]
     owned = build_plan(desired, outside + marked, prune=True, owner="ci")
@@ -363,7 +363,7 @@ def test_empty_inventory_prune_is_refused_unless_forced():
     plan = build_plan([], [A("10.0.0.1", guid=guids(1))], prune=True)
     assert plan.unsafe_reasons(SafetyLimits(min_existing=10)) == [EMPTY_PRUNE_MESSAGE]
     assert EMPTY_PRUNE_MESSAGE == (
-        "refusing to prune: the inventory declares no aliases, which would delete every alias in scope; use --force"
+        "the inventory declares no aliases, so pruning would delete every alias in scope"
     )
     with pytest.raises(errors.UnsafePlanError):
         plan.raise_if_unsafe(SafetyLimits(), force=False)

@@ -4,11 +4,12 @@ import io
 import json
 import subprocess
 import sys
+from dataclasses import replace
 
 import pytest
 
 from homer_sync.model import Alias
-from homer_sync.plan import Plan, build_plan
+from homer_sync.plan import Plan, SafetyLimits, build_plan
 from homer_sync.render import (
     FORMATS,
     describe,
@@ -234,15 +235,33 @@ def test_unknown_format(plan):
         render(plan, "xml")
 
 
-def test_render_unsafe():
+def test_render_unsafe_refused_and_forced():
+    reasons = _plan_over_limits().unsafe_reasons(SafetyLimits())
     stream = io.StringIO()
-    render_unsafe(["40.00% of existing aliases would be deleted, over the 30.00% limit (4/10); use --force to proceed",
-                   "bad\nreason"], stream)
+    render_unsafe([*reasons, "bad\nreason"], stream)
     assert stream.getvalue() == (
-        "Refusing an unsafe plan; nothing was changed:\n"
-        "  - 40.00% of existing aliases would be deleted, over the 30.00% limit (4/10); use --force to proceed\n"
+        "Error: refusing an unsafe plan; nothing was written:\n"
+        "  - 40.00% of existing aliases would be deleted, over the 30.00% limit (4/10)\n"
+        "  - 40.00% of existing aliases would be updated, over the 30.00% limit (4/10)\n"
         "  - bad\\nreason\n"
+        "Review the plan; use --force to proceed anyway.\n"
     )
+    forced = io.StringIO()
+    render_unsafe(reasons, forced, forced=True)
+    assert forced.getvalue() == (
+        "Warning: applying an unsafe plan because --force was given:\n"
+        "  - 40.00% of existing aliases would be deleted, over the 30.00% limit (4/10)\n"
+        "  - 40.00% of existing aliases would be updated, over the 30.00% limit (4/10)\n"
+    )
+    assert "use --force to" not in forced.getvalue()
+
+
+def _plan_over_limits():
+    """10 aliases on the server; the inventory drops 4 and renames 4 of the others."""
+    existing = [Alias(ip=f"10.0.0.{i}", mask=32, port=0, capture_id="0", name=f"h{i}", guid=f"g{i}")
+                for i in range(10)]
+    desired = [replace(a, guid=None, name="renamed" if i < 8 else a.name) for i, a in enumerate(existing)][4:]
+    return build_plan(desired, existing, prune=True)
 
 
 def test_describe_and_summary_line(plan):
@@ -261,34 +280,24 @@ def test_rich_is_imported_lazily():
 # -- apply results, progress, lookup (fakes shaped like apply.ApplyResult and lookup.LookupResult) --
 
 
-class FakeResult:
-    def __init__(self, outcomes=(), not_started=(), verify_problems=(), interrupted=False, backup_path=None):
-        self.outcomes = list(outcomes)
-        self.not_started = list(not_started)
-        self.verify_problems = list(verify_problems)
-        self.interrupted = interrupted
-        self.backup_path = backup_path
-        self.verified = not self.verify_problems
-
-    @property
-    def failed(self):
-        return [o for o in self.outcomes if not o.ok]
-
-    @property
-    def ok(self):
-        return not self.failed and not self.verify_problems and not self.interrupted and not self.not_started
-
-
 def outcome(change, ok=True, error=None):
-    from types import SimpleNamespace
+    from homer_sync.apply import ChangeOutcome, Outcome
 
-    return SimpleNamespace(change=change, ok=ok, error=error)
+    return ChangeOutcome(change, Outcome.DONE if ok else Outcome.FAILED, error)
+
+
+def result_of(outcomes=(), not_started=(), verify_problems=(), interrupted=False, backup_path=None):
+    """A real ApplyResult, so that its own rules (ok, failed, verified) are what the renderers read."""
+    from homer_sync.apply import ApplyResult
+
+    return ApplyResult(outcomes=list(outcomes), not_started=list(not_started), verify_problems=list(verify_problems),
+                       backup_path=backup_path, interrupted=interrupted)
 
 
 def test_apply_result_all_good(plan):
     from homer_sync.render import render_apply_result
 
-    result = FakeResult([outcome(c) for c in plan.changes])
+    result = result_of([outcome(c) for c in plan.changes])
     stream = io.StringIO()
     render_apply_result(result, stream, fmt="plain")
     assert stream.getvalue() == "Apply complete: 1 created, 1 updated, 2 deleted; verified.\n"
@@ -301,8 +310,8 @@ def test_apply_result_with_problems(plan):
     from homer_sync.render import render_apply_result
 
     create, update, dup, stale = plan.changes
-    result = FakeResult([outcome(create), outcome(update, ok=False, error="HTTP 500 | boom")], not_started=[dup, stale],
-                        verify_problems=["create of x did not take effect"], interrupted=True, backup_path="/b/x.yaml")
+    result = result_of([outcome(create), outcome(update, ok=False, error="HTTP 500 | boom")], not_started=[dup, stale],
+                       verify_problems=["create of x did not take effect"], interrupted=True, backup_path="/b/x.yaml")
     out = {}
     for fmt in ("plain", "markdown", "json"):
         stream = io.StringIO()
@@ -325,6 +334,24 @@ def test_apply_result_with_problems(plan):
                               "not_verified": 1}
     assert doc["failures"][0]["action"] == "update" and doc["failures"][0]["error"] == "HTTP 500 | boom"
     assert [c["action"] for c in doc["not_started"]] == ["delete", "delete"]
+
+
+def test_failure_lines_name_each_failure_group_refusals_and_list_verification(plan):
+    from homer_sync.apply import ChangeOutcome, Outcome
+    from homer_sync.render import failure_lines
+
+    create, update, dup, stale = plan.changes
+    result = result_of([outcome(create, ok=False, error="HOMER failed (500)"),
+                        ChangeOutcome(update, Outcome.FORBIDDEN, "not an administrator (403)"),
+                        ChangeOutcome(dup, Outcome.FORBIDDEN, "not an administrator (403)")],
+                       not_started=[stale], verify_problems=["delete of x did not take effect"])
+    assert not result.ok
+    assert failure_lines(result) == [
+        "Error: create 10.0.1.10/32 port 5060 capture 0 'pcscf01' failed: HOMER failed (500)",
+        "Error: HOMER refused 2 write(s), 1 not attempted: not an administrator (403)",
+        "Error: verification: delete of x did not take effect",
+    ]
+    assert failure_lines(result_of([outcome(c) for c in plan.changes])) == []
 
 
 def test_progress_reporter():

@@ -256,8 +256,9 @@ def test_netbox_losing_half_its_objects_trips_the_delete_threshold(tmp_path, nb,
     nb.remove("ipam/ip-addresses", sorted(nb.objects["ipam/ip-addresses"])[:22])
     refused = run(["apply", "--yes", *homer_args(emulator), path], env)
     assert refused.exit_code == 3, refused.output
-    assert refused.stderr.endswith("Error: 50.00% of existing aliases would be deleted, over the 30.00% limit "
-                                   "(22/44); use --force to proceed\n")
+    assert refused.stderr.endswith("Error: refusing an unsafe plan; nothing was written:\n"
+                                   "  - 50.00% of existing aliases would be deleted, over the 30.00% limit (22/44)\n"
+                                   "Review the plan; use --force to proceed anyway.\n")
     assert len(emulator.aliases()) == 44  # nothing was deleted
 
 
