@@ -542,19 +542,27 @@ def _progress(app: App, plan):
 
 @cli.command()
 @click.option("--format", "fmt", type=click.Choice(["yaml", "json", "csv"]), default="yaml", show_default=True)
+@click.option("--from-sources", "source_files", multiple=True, type=click.Path(allow_dash=True),
+              help="Instead of the server: the aliases the sources of this inventory declare (repeatable).")
 @connection_options(with_env=False)
 @click.pass_obj
-def export(app: App, fmt, **kwargs):
+def export(app: App, fmt, source_files, **kwargs):
     """Print the server's aliases as an inventory (exporting then applying it is a no-op).
+
+    With --from-sources, print what an inventory's sources (NetBox, DNS, ...)
+    declare, as a static inventory; HOMER is not contacted.
 
     \b
     Example:
       homer-sync export > homer-aliases.yaml
       homer-sync export --format csv > aliases.csv
+      homer-sync export --from-sources inventory.sources.yaml > from-netbox.yaml
     """
     from homer_sync.inventory import dump_inventory
     from homer_sync.sync import aliases_from_server_for_export
 
+    if source_files:
+        return _export_sources(app, source_files, fmt)
     client, url = _connect(app, _pop_connection(kwargs))
     try:
         existing = client.list_aliases()
@@ -566,6 +574,25 @@ def export(app: App, fmt, **kwargs):
                  "and capture id)")
     header = None if fmt == "csv" else f"Exported by homer-sync {__version__} from {url}: {len(unique)} aliases"
     click.echo(dump_inventory(unique, fmt, header=header), nl=False)
+
+
+def _export_sources(app: App, paths, fmt: str) -> int:
+    from dataclasses import replace
+
+    from homer_sync.inventory import dump_inventory
+
+    draft = _draft(app, paths)
+    if not draft.source_specs:
+        raise click.UsageError(f"{', '.join(paths)} declare(s) no sources: to export; give an inventory with sources:")
+    # The hand-written entries are left out: only what the sources declare, validated and merged.
+    inventory = replace(draft, entries=()).load()
+    _report_warnings(app, inventory)
+    labels = ", ".join(c.spec.label for c in inventory.collected)
+    header = None if fmt == "csv" else (
+        f"Exported by homer-sync {__version__} from the sources of {', '.join(paths)} ({labels}): "
+        f"{len(inventory.aliases)} aliases")
+    click.echo(dump_inventory(list(inventory.aliases), fmt, header=header), nl=False)
+    return EXIT_OK
 
 
 @cli.command()

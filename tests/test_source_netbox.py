@@ -296,3 +296,30 @@ def test_the_suite_wide_secret_guard_knows_the_netbox_tokens(tmp_path, nb, outpu
     output_guard.record(f"oops {nb.read_token_v1}")
     assert output_guard.leaks() == ["a 40-character secret in output #0: ...oops "]
     output_guard.outputs.clear()
+
+
+def test_export_from_sources_writes_a_static_inventory_of_what_netbox_declares(tmp_path, nb, emulator):
+    path = inventory(tmp_path, nb.url, "    filters: {tag: homer}\n",
+                     head="aliases:\n  - {alias: hand-made, ip: 172.31.0.1}\n")
+    env = {"NETBOX_TOKEN": nb.read_token}
+    exported = run(["export", "--from-sources", path], env)
+    assert exported.exit_code == 0, exported.output
+    assert exported.stdout.startswith("# Exported by homer-sync ") and "(sources[0] netbox): 46 aliases" in exported.stdout
+    assert "hand-made" not in exported.stdout
+    static = tmp_path / "from-netbox.yaml"
+    static.write_text(exported.stdout, encoding="utf-8")
+
+    def declared(aliases):
+        return {(a.identity, a.name, a.status) for a in aliases if a.name != "hand-made"}
+
+    assert declared(load_inventory([str(static)]).aliases) == declared(load_inventory([path], environ=env).aliases)
+    assert len(declared(load_inventory([str(static)]).aliases)) == 46
+    assert emulator.request_log == []  # HOMER was not contacted
+
+
+def test_export_from_sources_needs_sources(tmp_path):
+    path = tmp_path / "plain.yaml"
+    path.write_text("version: 1\naliases: [{alias: a01, ip: 10.0.0.1}]\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["export", "--from-sources", str(path)])
+    assert result.exit_code == 64
+    assert "declare(s) no sources: to export" in result.stderr
