@@ -304,7 +304,8 @@ def test_export_from_sources_writes_a_static_inventory_of_what_netbox_declares(t
     env = {"NETBOX_TOKEN": nb.read_token}
     exported = run(["export", "--from-sources", path], env)
     assert exported.exit_code == 0, exported.output
-    assert exported.stdout.startswith("# Exported by homer-sync ") and "(sources[0] netbox): 46 aliases" in exported.stdout
+    assert exported.stdout.startswith("# Exported by homer-sync ")
+    assert "(sources[0] netbox): 46 aliases" in exported.stdout
     assert "hand-made" not in exported.stdout
     static = tmp_path / "from-netbox.yaml"
     static.write_text(exported.stdout, encoding="utf-8")
