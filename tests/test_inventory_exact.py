@@ -193,3 +193,14 @@ def test_any_server_alias_round_trips(tmp_path, data, fmt):
     unique = {a.identity: a for a in aliases}.values()
     loaded = reload(tmp_path, dump_inventory(list(unique), fmt), fmt)
     assert sorted(map(fields, loaded.aliases)) == sorted(map(fields, unique))
+
+
+@pytest.mark.parametrize("fmt", ["yaml", "csv"])
+def test_duplicates_left_out_are_named_in_a_comment(tmp_path, fmt):
+    kept = Alias(ip="10.0.0.1", mask=32, port=0, capture_id="0", name="a", guid="g1")
+    twin = Alias(ip="10.0.0.1", mask=32, port=0, capture_id="0", name='b, "quoted"\nline', guid="g2")
+    text = dump_inventory([twin, kept], fmt, header="backup")
+    assert ('# left out, same ip, mask, port and capture id as another alias: {"alias": "b, \\"quoted\\"\\nline",'
+            ' "ip": "10.0.0.1", "mask": 32, "port": 0, "capture_id": "0", "status": true, "guid": "g2"}') in text
+    (alias,) = reload(tmp_path, text, fmt).aliases
+    assert alias.name == "a"

@@ -119,10 +119,15 @@ def dump_inventory(aliases, fmt: str = "yaml", *, prune: PruneConfig | None = No
     if fmt not in ("yaml", "json", "csv"):
         raise ValueError(f"unknown inventory format {fmt!r}; use yaml, json or csv")
     unique: dict = {}
+    left_out = []
     for alias in sorted(aliases, key=sort_key):
-        unique.setdefault(alias.identity, alias)
+        if unique.setdefault(alias.identity, alias) is not alias:
+            left_out.append(alias)
     items = list(unique.values())
     comments = [f"# {line}".rstrip() for line in header.splitlines()] if header else []
+    # An inventory declares an identity once; say what that loses rather than losing it silently.
+    shown = "# left out, same ip, mask, port and capture id as another alias: "
+    comments += [shown + _escape_unsafe(json.dumps(a.to_dict())) for a in left_out]
     if fmt == "csv":
         buffer = io.StringIO()
         buffer.writelines(line + "\n" for line in [EXACT_MARK, *comments])
