@@ -105,7 +105,8 @@ def connection_options(with_env: bool):
 
     options = [
         click.option("--url", envvar=env("url"), help="HOMER base URL, may carry a path prefix [env HOMER_URL]."),
-        click.option("--username", envvar=env("username"), help="HOMER user [env HOMER_USERNAME]."),
+        click.option("--username", envvar=env("username"),
+                     help="HOMER user [env HOMER_USERNAME]; on a terminal, a missing password is asked for."),
         click.option("--password", envvar=env("password"),
                      help="Password [env HOMER_PASSWORD]; prefer the env var or --password-file."),
         click.option("--password-file", type=click.Path(dir_okay=False), help="Read the password from this file."),
@@ -176,6 +177,7 @@ def cli(ctx, verbose, quiet, no_color, lock_file, lock_wait, max_aliases, **kwar
       homer-sync demo
       homer-sync validate inventory.yaml
       homer-sync --url https://homer.example.net check
+      homer-sync --url https://homer.example.net --username admin check   # asks for the password
       homer-sync --url https://homer.example.net plan inventory.yaml
       homer-sync apply --yes --prune inventory.yaml
       homer-sync export --format csv > aliases.csv
@@ -249,9 +251,11 @@ def _settings(app: App, command_level: dict, *, stdin_taken: bool = False):
     credentials, warnings = from_options(conn, from_env, stdin=sys.stdin)
     for warning in warnings:
         app.warn(warning)
+    if credentials.username and not credentials.password and not credentials.token:
+        credentials = _ask_password(credentials, conn["url"], stdin_taken=stdin_taken)
     if not credentials.token and not (credentials.username and credentials.password):
         raise click.UsageError("no credentials: give --username with a password (HOMER_PASSWORD, --password-file, "
-                               "--password-stdin) or --token")
+                               "--password-stdin; asked for on a terminal) or --token")
     token_header = conn.get("token_header") or "Auth-Token"
     if credentials.token:
         check_header_name(token_header)
@@ -273,6 +277,18 @@ def _settings(app: App, command_level: dict, *, stdin_taken: bool = False):
         insecure=insecure,
         on_request=_log_request if app.verbose else None,
     )
+
+
+def _ask_password(credentials, url: str, *, stdin_taken: bool):
+    """On a terminal, a username without a password is asked for its password once, hidden.
+    Without a terminal (CI, cron, a pipe) nothing is asked: the caller's usage error stands."""
+    from dataclasses import replace
+
+    if stdin_taken or not _is_tty(sys.stdin):
+        return credentials
+    password = click.prompt(f"Password for {credentials.username} at {url}", hide_input=True, err=True,
+                            default="", show_default=False)
+    return replace(credentials, password=password or None)
 
 
 def _connect(app: App, command_level: dict, *, pool_size: int = 8, stdin_taken: bool = False):
