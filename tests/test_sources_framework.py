@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 import textwrap
+import threading
 import types
 
 import pytest
@@ -275,3 +276,45 @@ def test_names_the_web_ui_refuses_are_one_warning_per_source(tmp_path, fake_sour
         f"{path}:5: aliases[0].alias: alias name 'hand made' would be refused by the HOMER 7 web UI (3-24 "
         "characters of letters, digits, _ & @ -); the API accepts it",
     ]
+
+
+def test_a_source_past_its_time_limit_fails_the_run_without_waiting_for_it(tmp_path, fake_source):
+    release = threading.Event()
+    fake_source.before_return = release.wait  # blocks until the test releases it, after the assertion
+    fake_source.entries = [SourceEntry("o", {"alias": "a01", "ip": "10.0.0.1"})]
+    path = write(tmp_path, "version: 1\nsources: [{type: fake, time_limit: 0.05}]\n")
+    try:
+        with pytest.raises(SourceFailure) as caught:
+            load_inventory([path])
+    finally:
+        release.set()
+    assert str(caught.value) == (
+        "an inventory source failed; nothing was planned or written:\n"
+        f"  {path}:2: sources[0] fake: did not finish within its time limit of 0.05 s (time_limit); it was abandoned")
+    assert fake_source.calls[0][1].timeout == 0.05
+
+
+def test_the_default_time_limit_reaches_the_source(tmp_path, fake_source):
+    path = write(tmp_path, "version: 1\nsources: [{type: fake}]\n")
+    load_inventory([path])
+    assert fake_source.calls[0][1].timeout == 300.0
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "true", "'ten'", "86400"])
+def test_time_limit_must_be_a_positive_number_of_seconds(tmp_path, fake_source, value):
+    path = write(tmp_path, f"version: 1\nsources:\n  - type: fake\n    time_limit: {value}\n")
+    with pytest.raises(InventoryError) as caught:
+        open_inventory([path])
+    (problem,) = [str(p) for p in caught.value.problems]
+    assert problem.startswith(f"{path}:4: sources[0].time_limit: time_limit must be a number of seconds above 0")
+
+
+def test_a_defect_in_a_source_is_one_line_not_a_traceback(tmp_path, fake_source):
+    def broken():
+        raise KeyError("ATTRS")
+
+    fake_source.before_return = broken
+    path = write(tmp_path, "version: 1\nsources: [{type: fake}]\n")
+    with pytest.raises(SourceFailure) as caught:
+        load_inventory([path])
+    assert str(caught.value).endswith("sources[0] fake: failed unexpectedly (KeyError: 'ATTRS')")

@@ -12,8 +12,9 @@ naming the object it came from.
 from __future__ import annotations
 
 import os
+import threading
+import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,7 +26,8 @@ from .keys import check_keys, key_line
 from .problems import FileProblems, Problem, describe
 from .prune import PruneConfig, parse_scope
 
-FRAMEWORK_KEYS = ("type", "name", "owns")
+FRAMEWORK_KEYS = ("type", "name", "owns", "time_limit")
+DEFAULT_TIME_LIMIT = 300.0  # seconds a whole source may take; its own timeouts bound each request
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,7 @@ class SourceSpec:
     base_dir: str
     defaults: dict  # the file's defaults, applied to the source's entries
     owns: PruneConfig | None
+    time_limit: float = DEFAULT_TIME_LIMIT
 
     @property
     def where(self) -> str:
@@ -106,6 +109,11 @@ def _parse_source(f: FileProblems, item, line, path: str, defaults: dict, base_d
         scope = parse_scope(f, item["owns"], key_line(item, "owns"), f"{path}.owns")
         ok &= scope is not None
         owns = PruneConfig(**scope) if scope else None
+    time_limit = item.get("time_limit", DEFAULT_TIME_LIMIT)
+    if isinstance(time_limit, bool) or not isinstance(time_limit, (int, float)) or not 0 < time_limit < 86400:
+        f.error(key_line(item, "time_limit"), f"{path}.time_limit",
+                f"time_limit must be a number of seconds above 0 and below 86400, got {describe(time_limit)}")
+        ok = False
     config = {key: value for key, value in item.items() if key not in FRAMEWORK_KEYS}
     for field_path, message in module.check(config):
         top = str(field_path).split(".")[0].split("[")[0]
@@ -117,33 +125,50 @@ def _parse_source(f: FileProblems, item, line, path: str, defaults: dict, base_d
     if not ok:
         return None
     label = name.strip() if isinstance(name, str) and name.strip() else f"{path} {type_name}"
-    return SourceSpec(type_name, config, label, f.source, line, base_dir, defaults, owns)
+    return SourceSpec(type_name, config, label, f.source, line, base_dir, defaults, owns, float(time_limit))
 
 
-def collect_sources(specs: list[SourceSpec], context: Callable[[SourceSpec], SourceContext]) -> list[Collected]:
-    """Read every source at once; raise SourceFailure naming each one that failed."""
+def collect_sources(specs: list[SourceSpec], context: Callable[[SourceSpec], SourceContext], *,
+                    clock: Callable[[], float] = time.monotonic) -> list[Collected]:
+    """Read every source at once; raise SourceFailure naming each one that failed.
+
+    A source that is still running when its context's ``timeout`` has passed fails the run: its
+    thread is a daemon that is abandoned, never waited for, so a hung source cannot hold the run.
+    """
     if not specs:
         return []
+    results: list[tuple[SourceEntry, ...] | str | None] = [None] * len(specs)
+    contexts = [context(spec) for spec in specs]
 
-    def run(spec: SourceSpec):
+    def run(index: int) -> None:
+        spec = specs[index]
         try:
-            entries = source_module(spec.type).collect(spec.config, context(spec))
+            results[index] = tuple(source_module(spec.type).collect(spec.config, contexts[index]))
         except (SourceError, SourceTypeUnavailable) as exc:
-            return str(exc)
-        return tuple(entries)
+            results[index] = str(exc)
+        except Exception as exc:  # a defect in a source must still end in one line, before any write
+            results[index] = f"failed unexpectedly ({type(exc).__name__}: {exc})"
 
-    with ThreadPoolExecutor(max_workers=min(8, len(specs)), thread_name_prefix="homer-sync-source") as pool:
-        results = list(pool.map(run, specs))
+    started = clock()
+    threads = [threading.Thread(target=run, args=(i,), name=f"homer-sync-source-{i}", daemon=True)
+               for i in range(len(specs))]
+    for thread in threads:
+        thread.start()
+    for index, thread in enumerate(threads):
+        thread.join(max(0.0, started + contexts[index].timeout - clock()))
+        if thread.is_alive():
+            results[index] = (f"did not finish within its time limit of {contexts[index].timeout:g} s "
+                              "(time_limit); it was abandoned")
     failures = [(spec, result) for spec, result in zip(specs, results, strict=True) if isinstance(result, str)]
     if failures:
         raise SourceFailure(failures)
-    return [Collected(spec, result) for spec, result in zip(specs, results, strict=True) if not isinstance(result, str)]
+    return [Collected(spec, result) for spec, result in zip(specs, results, strict=True) if isinstance(result, tuple)]
 
 
 def default_context(spec: SourceSpec, *, environ: Mapping[str, str] | None = None,
                     resolver=None, on_request=None) -> SourceContext:
     return SourceContext(base_dir=spec.base_dir, environ=dict(os.environ if environ is None else environ),
-                         resolver=resolver, on_request=on_request)
+                         timeout=spec.time_limit, resolver=resolver, on_request=on_request)
 
 
 def source_entries(collected: list[Collected], problems: list[Problem]) -> list[Entry]:

@@ -44,7 +44,7 @@ class SourceContext:
 
     base_dir: str = "."  # relative paths in a source block are relative to the inventory file
     environ: Mapping[str, str] = field(default_factory=dict)  # for token_env: and the like
-    timeout: float = 30.0  # seconds for the whole source
+    timeout: float = 300.0  # seconds for the whole source (its block's time_limit); the framework enforces it
     resolver: Callable[[str], list[str]] | None = None  # host name -> addresses (None: the source's default)
     # on_request(method, path, status or None, milliseconds) for each HTTP request a source sends
     # (the -v lines); never given headers or bodies.
