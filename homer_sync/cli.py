@@ -136,6 +136,60 @@ def connection_options(with_env: bool):
     return decorate
 
 
+GLOBAL_KEYS = ("verbose", "quiet", "no_color", "lock_file", "lock_wait", "max_aliases")
+
+
+def global_option_flags(func):
+    """The global options, defined once: on the group and, through ``global_options``, on every command."""
+    options = [
+        click.option("-v", "--verbose", count=True,
+                     help="One line per HTTP request (method, path, status, ms); secrets redacted."),
+        click.option("-q", "--quiet", is_flag=True, help="Print errors only."),
+        click.option("--no-color", is_flag=True, help="Plain output without colour (also NO_COLOR)."),
+        click.option("--lock-file", type=click.Path(dir_okay=False),
+                     help="Run lock (default $XDG_STATE_HOME/homer-sync/homer-sync.lock)."),
+        click.option("--lock-wait", type=click.FloatRange(min=0),
+                     help="Seconds to wait for another run's lock (default 0)."),
+        click.option("--max-aliases", type=click.IntRange(min=1), metavar="N",
+                     help="Refuse inventories that expand (ip x port) to more than N aliases (default 200,000)."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def global_options(func):
+    """The global options after the command too: given there, each wins over its group-level value."""
+    import functools
+
+    @functools.wraps(func)
+    def command(*args, **kwargs):
+        from click.core import ParameterSource
+
+        ctx = click.get_current_context()
+        values = {key: kwargs.pop(key) for key in GLOBAL_KEYS}
+        given = {k: v for k, v in values.items() if ctx.get_parameter_source(k) is not ParameterSource.DEFAULT}
+        ctx.obj = _with_globals(ctx.obj, given)
+        return func(*args, **kwargs)
+
+    return global_option_flags(command)
+
+
+def _with_globals(app: App, given: dict) -> App:
+    """``app`` with the global options in ``given`` (absent keys keep their value); -v with -q is a usage error."""
+    from dataclasses import replace
+
+    changes = {k: v for k, v in given.items() if k != "no_color"}
+    if given.get("no_color") or "NO_COLOR" in os.environ:
+        changes["color"] = False
+    if changes.get("lock_wait") is None:
+        changes.pop("lock_wait", None)
+    app = replace(app, **changes)
+    if app.verbose and app.quiet:
+        raise click.UsageError("-v and -q cannot be used together")
+    return app
+
+
 def _pop_connection(kwargs: dict) -> dict:
     return {key: kwargs.pop(key, None) for key in CONNECTION_KEYS}
 
@@ -157,16 +211,7 @@ def _from_env(ctx: click.Context) -> frozenset:
 @click.group(cls=HomerSyncGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
              epilog=EXIT_CODES_HELP)
 @click.version_option(__version__, "--version", prog_name="homer-sync")
-@click.option("-v", "--verbose", count=True,
-              help="One line per HTTP request (method, path, status, ms); secrets redacted.")
-@click.option("-q", "--quiet", is_flag=True, help="Print errors only.")
-@click.option("--no-color", is_flag=True, help="Plain output without colour (also NO_COLOR).")
-@click.option("--lock-file", type=click.Path(dir_okay=False),
-              help="Run lock (default $XDG_STATE_HOME/homer-sync/homer-sync.lock).")
-@click.option("--lock-wait", type=click.FloatRange(min=0), default=0.0, show_default=True,
-              help="Seconds to wait for another run's lock.")
-@click.option("--max-aliases", type=click.IntRange(min=1), metavar="N",
-              help="Refuse inventories that expand (ip x port) to more than N aliases (default 200,000).")
+@global_option_flags
 @connection_options(with_env=True)
 @click.pass_context
 def cli(ctx, verbose, quiet, no_color, lock_file, lock_wait, max_aliases, **kwargs):
@@ -187,11 +232,9 @@ def cli(ctx, verbose, quiet, no_color, lock_file, lock_wait, max_aliases, **kwar
     Shell completion (bash; zsh_source and fish_source for the others):
       eval "$(_HOMER_SYNC_COMPLETE=bash_source homer-sync)"
     """
-    if verbose and quiet:
-        raise click.UsageError("-v and -q cannot be used together")
-    color = not no_color and "NO_COLOR" not in os.environ
-    ctx.obj = App(verbose=verbose, quiet=quiet, color=color, lock_file=lock_file, lock_wait=lock_wait,
-                  max_aliases=max_aliases, connection=_pop_connection(kwargs), connection_from_env=_from_env(ctx))
+    ctx.obj = _with_globals(App(connection=_pop_connection(kwargs), connection_from_env=_from_env(ctx)),
+                            {"verbose": verbose, "quiet": quiet, "no_color": no_color, "lock_file": lock_file,
+                             "lock_wait": lock_wait, "max_aliases": max_aliases})
 
 
 def _is_tty(stream) -> bool:
@@ -344,6 +387,7 @@ output_option = click.option(
               help="Check the sources: blocks but do not read the sources (offline check).")
 @click.option("--show-sources", is_flag=True,
               help="Print the entries each source produced (YAML, origin as a comment).")
+@global_options
 @click.pass_obj
 def validate(app: App, inventory, no_resolve, no_sources, show_sources):
     """Parse, validate and lint inventory files; print the expanded alias count. No HOMER access.
@@ -383,6 +427,7 @@ def validate(app: App, inventory, no_resolve, no_sources, show_sources):
               help="Save the plan (with a checksum of the server state) for apply --plan.")
 @click.option("--force", is_flag=True, help="Do not exit 3 when the plan exceeds the safety thresholds.")
 @connection_options(with_env=False)
+@global_options
 @click.pass_obj
 def plan(app: App, inventory, prune, output, detailed_exitcode, out, force, **kwargs):
     """Show what apply would change. Read only.
@@ -439,6 +484,7 @@ def _confirm(app: App, yes: bool, reads_stdin: bool):
               help="Where the pre-apply backup goes (default $XDG_STATE_HOME/homer-sync/backups).")
 @output_option
 @connection_options(with_env=False)
+@global_options
 @click.pass_obj
 def apply(app: App, inventory, plan_file, prune, yes, force, concurrency, backup_dir, output, **kwargs):
     """Make HOMER match the inventory: create, update, then delete; verify afterwards.
@@ -561,6 +607,7 @@ def _progress(app: App, plan):
 @click.option("--from-sources", "source_files", multiple=True, type=click.Path(allow_dash=True),
               help="Instead of the server: the aliases the sources of this inventory declare (repeatable).")
 @connection_options(with_env=False)
+@global_options
 @click.pass_obj
 def export(app: App, fmt, source_files, **kwargs):
     """Print the server's aliases as an inventory (exporting then applying it is a no-op).
@@ -614,6 +661,7 @@ def _export_sources(app: App, paths, fmt: str) -> int:
 @cli.command()
 @click.option("--output", type=click.Choice(["plain", "json"]), default="plain", show_default=True)
 @connection_options(with_env=False)
+@global_options
 @click.pass_obj
 def check(app: App, output, **kwargs):
     """Reach the server, log in, report API version, alias count and admin rights.
@@ -646,6 +694,7 @@ def check(app: App, output, **kwargs):
 @click.option("--inventory", "inventory_file", type=click.Path(allow_dash=True),
               help="Look up in an inventory file instead of the live server.")
 @connection_options(with_env=False)
+@global_options
 @click.pass_obj
 def lookup(app: App, ip, port, capture_id, inventory_file, **kwargs):
     """Which alias HOMER would show for IP: the winner's name first, then why.
@@ -679,6 +728,7 @@ def lookup(app: App, ip, port, capture_id, inventory_file, **kwargs):
 @cli.command()
 @click.option("--latency", type=click.FloatRange(min=0), default=0.0,
               help="Seconds of latency the emulator adds per request.")
+@global_options
 @click.pass_obj
 def demo(app: App, latency):
     """Run the whole story against the built-in HOMER emulator on loopback.
