@@ -935,8 +935,8 @@ def test_dump_csv_and_json_shape():
         "ims-core,10.0.0.0,0,24,CAP101,true\npcscf01,10.0.1.10,5060,32,0,true\n"
     )
     text = dump_inventory(ROUND_TRIP[:1], "json")
-    assert text.startswith('{\n  "version": 1,\n  "exact": true,\n  "aliases": [\n    {\n      "alias": "pcscf01",\n      "ip": '
-                           '"10.0.1.10"')
+    assert text.startswith('{\n  "version": 1,\n  "exact": true,\n  "aliases": [\n    {\n'
+                           '      "alias": "pcscf01",\n      "ip": "10.0.1.10"')
 
 
 @pytest.mark.parametrize("fmt", ["yaml", "json"])
