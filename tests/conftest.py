@@ -8,6 +8,7 @@ import re as _re
 import socket as _socket
 import traceback as _traceback
 
+import factories
 import pytest
 
 from homer_sync.emulator import HomerEmulator
@@ -194,35 +195,16 @@ def network_guard(monkeypatch):
 # -- shared factories ------------------------------------------------------------------------------
 
 
-def _make_alias(ip="10.0.0.1", name="h", *, mask=None, port=5060, capture="0", status=True, guid=None, extra=None):
-    from homer_sync.model import Alias
-
-    return Alias(ip=ip, mask=mask if mask is not None else (128 if ":" in ip else 32), port=port,
-                 capture_id=capture, name=name, status=status, guid=guid,
-                 extra=tuple(sorted((extra or {}).items())))
-
-
 @pytest.fixture
 def make_alias():
     """make_alias(ip="10.0.0.1", name="h", *, mask, port=5060, capture="0", status, guid, extra): an Alias."""
-    return _make_alias
+    return factories.make_alias
 
 
 @pytest.fixture
 def make_settings():
     """make_settings(url, **kw): ConnectionSettings for an admin / sipcapture login, no backoff sleeps."""
-    from homer_sync.api import ConnectionSettings
-
-    def make(url, **kw):
-        if kw.get("token"):
-            kw.setdefault("username", None)
-            kw.setdefault("password", None)
-        kw.setdefault("username", "admin")
-        kw.setdefault("password", "sipcapture")
-        kw.setdefault("backoff_factor", 0)
-        return ConnectionSettings(url=url, **kw)
-
-    return make
+    return factories.connection_settings
 
 
 @pytest.fixture

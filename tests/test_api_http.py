@@ -9,6 +9,7 @@ import threading
 import pytest
 import requests
 import responses
+from factories import connection_settings
 from urllib3 import exceptions as u3
 
 from homer_sync.api import ConnectionSettings, connect
@@ -26,11 +27,7 @@ ALIAS_ROW = {"id": 1, "guid": "g-1", "alias": "pcscf01", "ip": "10.0.0.1", "port
 
 
 def settings(url=BASE, **kw):
-    kw.setdefault("username", "admin")
-    kw.setdefault("password", PASSWORD)
-    kw.setdefault("backoff_factor", 0)
-    kw.setdefault("api", "v3")
-    return ConnectionSettings(url=url, **kw)
+    return connection_settings(url, login_password=PASSWORD, **{"api": "v3", **kw})
 
 
 def login_v3(rsps, base=BASE, token=JWT, admin=True):

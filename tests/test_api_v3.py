@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 import responses
+from factories import connection_settings
 from responses import matchers
 
-from homer_sync.api import ConnectionSettings, HomerClient, connect
+from homer_sync.api import HomerClient, connect
 from homer_sync.errors import (
     AliasNotFoundError,
     AmbiguousWriteError,
@@ -36,13 +37,7 @@ JSON_CT = "application/json"
 
 
 def settings(**kw):
-    if "token" in kw:
-        kw.setdefault("username", None)
-        kw.setdefault("password", None)
-    kw.setdefault("username", "admin")
-    kw.setdefault("password", PASSWORD)
-    kw.setdefault("backoff_factor", 0)
-    return ConnectionSettings(url=BASE, **kw)
+    return connection_settings(BASE, login_password=PASSWORD, **kw)
 
 
 def add_login(rsps, token=JWT, admin=True, username="admin"):

@@ -7,9 +7,10 @@ import re
 
 import pytest
 import responses
+from factories import connection_settings
 from responses import matchers
 
-from homer_sync.api import ConnectionSettings, connect
+from homer_sync.api import connect
 from homer_sync.api.v4 import V4Client
 from homer_sync.errors import (
     AliasNotFoundError,
@@ -33,13 +34,7 @@ FULL_ITEM = {"guid": GUID, "alias": "sbc", "ip": "2001:db8::1", "port": 5061, "m
 
 
 def settings(**kw):
-    if "token" in kw:
-        kw.setdefault("username", None)
-        kw.setdefault("password", None)
-    kw.setdefault("username", "admin")
-    kw.setdefault("password", PASSWORD)
-    kw.setdefault("backoff_factor", 0)
-    return ConnectionSettings(url=BASE, **kw)
+    return connection_settings(BASE, login_password=PASSWORD, **kw)
 
 
 def add_login(rsps, token=JWT, admin=True, scope="admin"):

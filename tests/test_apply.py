@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
+from factories import make_alias as alias
+
 from homer_sync.apply import verify
-from homer_sync.model import Alias
 from homer_sync.plan import Delete
-
-
-def alias(ip, name="h", guid=None, **kw):
-    return Alias(ip=ip, mask=32, port=5060, capture_id="0", name=name, guid=guid, **kw)
 
 
 def test_verify_finds_a_declared_alias_gone_although_no_change_named_it():
