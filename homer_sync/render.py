@@ -14,8 +14,12 @@ plain
     or ``No changes. HOMER matches the inventory (12 aliases).`` Control characters in
     names are written as escapes (``\\n``, ``\\x1b``) so one change is always one line.
 table
-    A rich table coloured by action (green create, yellow update, red delete) and the
-    same summary line. ``color=False`` writes no escape sequences.
+    A legend (``+ create  ~ update  - delete``), a rich table with one line per change, marked
+    ``+ ~ - -/+`` and coloured like terraform's (green create, yellow update, red delete), and the
+    same summary line. Address, port, capture id and name are never split nor shortened; the
+    reason column (``table_reason``: only what the row does not say) is shortened with an ellipsis
+    to fit ``width``; when less than TABLE_REASON_MIN columns are left for it, each change is one
+    compact line instead (``narrow_line``). ``color=False`` writes no escape sequences.
 markdown
     For a merge-request comment: a heading, the summary, a table
     ``| action | address | port | capture | name | reason |`` (inside a collapsible
@@ -73,9 +77,11 @@ addresses are always written by ``model.address`` / ``model.address_fields`` / `
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from urllib.parse import urlsplit, urlunsplit
 
 from .model import address_fields, describe, printable  # noqa: F401  (describe: re-exported)
+from .plan import update_reason
 
 FORMATS = ("plain", "table", "json", "markdown")
 
@@ -173,7 +179,59 @@ def _render_plain(plan, stream, context: dict) -> None:
     stream.write(summary_line(plan) + "\n")
 
 
+ACTION_SYMBOL = {"create": "+", "update": "~", "delete": "-", "replace": "-/+"}
+_SYMBOL_WORD = {"create": "create", "update": "update", "delete": "delete", "replace": "replace"}
+TABLE_HEADINGS = ("", "address", "port", "capture", "name", "reason")
+TABLE_REASON_MIN = 12  # below this many columns for the reason, the table gives way to one line per change
+_TABLE_GAP = 2  # columns between two table columns
+
+
+def table_reason(change) -> str:
+    """The reason cell of the table and of narrow lines: only what the rest of the row does not say.
+    Nothing for a create; for an update the changed v4 tags (name and status are in the name
+    column); "duplicate (kept 1a2b3c4d)" for a duplicate (the row gives its address)."""
+    if change.action == "update":
+        before = replace(change.before, name=change.after.name, status=change.after.status)
+        return "" if before.extra == change.after.extra else printable(update_reason(before, change.after))
+    if change.action == "delete" and getattr(change, "kept", None) is not None:
+        kept = change.kept.guid[:8] if change.kept.guid else "the first"
+        return f"duplicate (kept {printable(kept)})"
+    if change.action == "delete":
+        return printable(change.reason)
+    return ""
+
+
+def _table_cells(change) -> tuple[str, ...]:
+    alias = change.alias
+    return (ACTION_SYMBOL[change.action], printable(alias.cidr), str(alias.port), printable(alias.capture_id),
+            change_name(change), table_reason(change))
+
+
+def table_layout(plan, width: int) -> list[int] | None:
+    """The column widths of the plan table at ``width`` columns, or None when it cannot fit.
+
+    Symbol, address, port, capture and name are never shortened or split; the reason column
+    takes what is left (shortened with an ellipsis), and is left out when no change has one.
+    None: less than TABLE_REASON_MIN columns would be left for a reason (or none for the rest).
+    """
+    rows = [_table_cells(change) for change in plan.changes]
+    widths = [max([len(heading)] + [len(row[i]) for row in rows]) for i, heading in enumerate(TABLE_HEADINGS)]
+    if widths[-1] == len(TABLE_HEADINGS[-1]) and not any(row[-1] for row in rows):
+        widths = widths[:-1]  # only creates: no reason column
+        fixed = sum(widths) + _TABLE_GAP * (len(widths) - 1)
+        return widths if fixed <= width else None
+    fixed = sum(widths[:-1]) + _TABLE_GAP * (len(widths) - 1)
+    room = width - fixed
+    if room < min(TABLE_REASON_MIN, widths[-1]):
+        return None
+    widths[-1] = min(widths[-1], room)
+    return widths
+
+
 def _render_table(plan, stream, context: dict, *, color: bool, width: int | None) -> None:
+    """A rich table, one line per change, when it fits ``width``; else one compact line per change
+    (``_render_narrow``). IPs, ports, capture ids and names are never split."""
+    from rich import box
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
@@ -181,24 +239,64 @@ def _render_table(plan, stream, context: dict, *, color: bool, width: int | None
     console = Console(file=stream, force_terminal=color, no_color=not color, width=width,
                       highlight=False, emoji=False, markup=False)
     if context:
-        console.print(Text(_context_line(context)))
+        console.print(Text(_context_line(context)), soft_wrap=True)
     if plan.has_changes:
-        table = Table(show_header=True, header_style="bold", show_lines=False)
-        for heading in ("action", "address", "port", "capture", "name", "reason"):
-            table.add_column(heading, overflow="fold")
-        for change in plan.changes:
-            alias = change.alias
-            table.add_row(
-                Text(change.action),
-                Text(printable(alias.cidr)),
-                Text(str(alias.port)),
-                Text(printable(alias.capture_id)),
-                Text(change_name(change)),
-                Text(printable(change.reason)),
-                style=_ACTION_STYLE[change.action],
-            )
-        console.print(table)
-    console.print(Text(summary_line(plan), style="bold"))
+        widths = table_layout(plan, console.width)
+        if widths is None:
+            _render_narrow(plan, console)
+        else:
+            console.print(_legend(plan), soft_wrap=True)
+            table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, padding=(0, 1),
+                          collapse_padding=True, header_style="bold")
+            for heading, size in zip(TABLE_HEADINGS, widths, strict=False):
+                table.add_column(heading, width=size, no_wrap=True, overflow="ellipsis")
+            for change in plan.changes:
+                style = _ACTION_STYLE.get(change.action, "")
+                cells = [Text(cell) for cell in _table_cells(change)][: len(widths)]
+                cells[0].stylize("bold " + style)
+                table.add_row(*cells, style=style)
+            console.print(table)
+    console.print(Text(summary_line(plan), style="bold"), soft_wrap=True)
+
+
+def _legend(plan):
+    """"+ create  ~ update  - delete": the symbols the table uses, coloured, in plan order."""
+    from rich.text import Text
+
+    legend = Text()
+    for action in dict.fromkeys(change.action for change in plan.changes):
+        if legend:
+            legend.append("  ")
+        legend.append(ACTION_SYMBOL[action], style="bold " + _ACTION_STYLE.get(action, ""))
+        legend.append(" " + _SYMBOL_WORD[action])
+    return legend
+
+
+def narrow_line(change, width: int) -> str:
+    """One change on one line for a narrow terminal: "+ 10.0.1.10/32 port 5060 capture 0 pcscf01",
+    then "  # " and what the table's reason column would say, shortened with an ellipsis to fit ``width`` (left
+    out when fewer than TABLE_REASON_MIN columns are left). The rest is never shortened."""
+    alias = change.alias
+    line = (f"{ACTION_SYMBOL[change.action]} {printable(alias.cidr)} port {alias.port} "
+            f"capture {printable(alias.capture_id)} {change_name(change)}")
+    reason = table_reason(change)
+    if not reason:
+        return line
+    room = width - len(line) - len("  # ")
+    if room < TABLE_REASON_MIN:
+        return line
+    if len(reason) > room:
+        reason = reason[: room - 1] + "\u2026"
+    return f"{line}  # {reason}"
+
+
+def _render_narrow(plan, console) -> None:
+    from rich.text import Text
+
+    for change in plan.changes:
+        line = Text(narrow_line(change, console.width), style=_ACTION_STYLE.get(change.action, ""))
+        line.stylize("bold", 0, len(ACTION_SYMBOL[change.action]))
+        console.print(line, soft_wrap=True)
 
 
 def plan_document(plan, context: dict | None = None) -> dict:
