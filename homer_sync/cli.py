@@ -482,11 +482,16 @@ def _confirm(app: App, yes: bool, reads_stdin: bool):
               help="Writes in flight at once.")
 @click.option("--backup-dir", type=click.Path(file_okay=False),
               help="Where the pre-apply backup goes (default $XDG_STATE_HOME/homer-sync/backups).")
+@click.option("--max-delete-percent", type=click.FloatRange(0, 100), metavar="PERCENT",
+              help="With --plan: the delete limit (default 30; a plan file's own limits are ignored).")
+@click.option("--max-update-percent", type=click.FloatRange(0, 100), metavar="PERCENT",
+              help="With --plan: the update limit (default 30).")
 @output_option
 @connection_options(with_env=False)
 @global_options
 @click.pass_obj
-def apply(app: App, inventory, plan_file, prune, yes, force, concurrency, backup_dir, output, **kwargs):
+def apply(app: App, inventory, plan_file, prune, yes, force, concurrency, backup_dir, max_delete_percent,
+          max_update_percent, output, **kwargs):
     """Make HOMER match the inventory: create, update, then delete; verify afterwards.
 
     Before any update or delete the complete alias list is saved as an
@@ -505,12 +510,16 @@ def apply(app: App, inventory, plan_file, prune, yes, force, concurrency, backup
         raise click.UsageError("--prune has no effect with --plan: the saved plan already says what to delete")
     if not plan_file and not inventory:
         raise click.UsageError("give inventory files, or --plan FILE")
+    if not plan_file and (max_delete_percent is not None or max_update_percent is not None):
+        raise click.UsageError("--max-delete-percent and --max-update-percent go with --plan; an inventory sets "
+                               "prune.max_delete_percent and prune.max_update_percent")
     from homer_sync.sync import RunHooks
 
     loaded = None if plan_file else _open(app, inventory)
     client, url = _connect(app, _pop_connection(kwargs), pool_size=concurrency, stdin_taken="-" in inventory)
     run = _sync(app, client, url, prune=prune, force=force, concurrency=concurrency,
-                backup_dir=Path(backup_dir) if backup_dir else _default_backup_dir())
+                backup_dir=Path(backup_dir) if backup_dir else _default_backup_dir(),
+                max_delete_percent=max_delete_percent, max_update_percent=max_update_percent)
     try:
         with _run_lock(app), InterruptGuard(app) as stop:
             job = run.load(Path(plan_file)) if plan_file else run.plan(loaded)

@@ -18,7 +18,7 @@ import json
 import threading
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -51,6 +51,9 @@ class RunOptions:
     concurrency: int = 4
     backup_dir: Path | None = None  # None: no backup (the CLI always gives one)
     server: str = "HOMER"  # how the server is named in backups and saved plans (its URL)
+    # The limits apply --plan checks a saved plan against (None: the defaults); a plan file's own are ignored.
+    max_delete_percent: float | None = None
+    max_update_percent: float | None = None
 
 
 def _no_progress(plan: Plan) -> AbstractContextManager[Progress | None]:
@@ -104,7 +107,18 @@ class Sync:
 
     def load(self, path: Path) -> Job:
         """A saved plan, checked against the live server (see load_saved_plan)."""
-        return load_saved_plan(path, self.client, server=self.options.server)
+        from homer_sync.plan import SafetyLimits
+
+        options = self.options
+        defaults = SafetyLimits()
+        limits = replace(
+            defaults,
+            max_delete_percent=defaults.max_delete_percent if options.max_delete_percent is None
+            else options.max_delete_percent,
+            max_update_percent=defaults.max_update_percent if options.max_update_percent is None
+            else options.max_update_percent,
+        )
+        return load_saved_plan(path, self.client, server=options.server, limits=limits)
 
     def gate(self, job: Job) -> list[str]:
         """The one safety gate: raises UnsafePlanError, or returns what --force overrides."""
@@ -206,24 +220,33 @@ def list_while_loading(inventory, client):
 
 
 def save_plan(job: Job, path: Path, *, server: str) -> None:
+    """The plan as JSON, with the server it was made for. The safety limits are not saved:
+    apply --plan takes them from its own options (a file could otherwise raise them)."""
     data = job.plan.to_dict()
     data["server"] = server
     data["api"] = job.client.api_version
-    data["limits"] = asdict(job.limits)
     Path(path).write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 
-def load_saved_plan(path: Path, client, *, server: str) -> Job:
-    """Re-check a reviewed plan against the live server; refuse if anything moved."""
+def load_saved_plan(path: Path, client, *, server: str, limits: SafetyLimits | None = None) -> Job:
+    """Re-check a reviewed plan against the live server; refuse if anything moved or does not add up.
+
+    Every change is checked against the live alias list (recheck.recheck); the limits are
+    ``limits`` (the defaults when None), never those a file may carry.
+    """
     from homer_sync.plan import Plan, SafetyLimits, state_checksum
+    from homer_sync.recheck import TamperedPlanError, recheck
 
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise HomerSyncError(f"cannot read plan file {path}: {exc}") from None
     if not isinstance(data, dict):
-        raise HomerSyncError(f"plan file {path} is not a homer-sync plan")
-    plan = Plan.from_dict(data)
+        raise HomerSyncError(f"plan file {path} is not a homer-sync plan; nothing was written")
+    try:
+        plan = Plan.from_dict(data)
+    except HomerSyncError as exc:
+        raise HomerSyncError(f"plan file {path}: {exc}; nothing was written") from None
     saved_server = data.get("server")
     if saved_server and saved_server.rstrip("/") != server.rstrip("/"):
         raise StalePlanError(f"plan file {path} was made for {saved_server}, not {server}; nothing was written")
@@ -233,8 +256,14 @@ def load_saved_plan(path: Path, client, *, server: str) -> Job:
             f"the aliases on {server} changed since plan file {path} was made; "
             "nothing was written. Run plan again and review the new plan"
         )
-    limits_data = data.get("limits") or {}
-    limits = SafetyLimits(**{k: v for k, v in limits_data.items() if k in SafetyLimits.__dataclass_fields__})
+    try:
+        plan = recheck(plan, existing)
+    except TamperedPlanError as exc:
+        raise TamperedPlanError(
+            f"plan file {path} does not agree with the server's aliases: {exc}; nothing was written. "
+            "Run plan again and review the new plan"
+        ) from None
+    limits = replace(limits or SafetyLimits(), prune_requested=plan.prune, desired_empty=plan.desired_count == 0)
     return Job(client=client, existing=existing, plan=plan, limits=limits)
 
 
