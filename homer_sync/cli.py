@@ -570,7 +570,11 @@ def _apply_and_report(app: App, run, job, hooks, fmt: str, url: str) -> int:
 
 
 class InterruptGuard:
-    """First Ctrl-C stops new writes and lets in-flight ones finish; a second one aborts."""
+    """The first Ctrl-C (SIGINT) or SIGTERM (systemd, CI runners) stops new writes and lets the
+    in-flight ones finish, and the run reports as usual; a second one aborts. The handlers are
+    installed only for the run and the previous ones are put back after it."""
+
+    SIGNALS = ("SIGINT", "SIGTERM")
 
     def __init__(self, app: App):
         self.app = app
@@ -580,23 +584,29 @@ class InterruptGuard:
         import threading
 
         self.stop = threading.Event()
-        self.previous = None
+        self.previous: dict = {}
         if threading.current_thread() is threading.main_thread():
-            self.previous = signal.signal(signal.SIGINT, self._handle)
+            for name in self.SIGNALS:
+                number = getattr(signal, name, None)
+                if number is not None:
+                    self.previous[number] = signal.signal(number, self._handle)
         return self.stop
 
     def _handle(self, signum, frame):
+        import signal
+
         if self.stop.is_set():
             raise KeyboardInterrupt
         self.stop.set()
-        click.echo("\nInterrupted: finishing the writes in flight, starting no new ones (Ctrl-C again to abort).",
-                   err=True)
+        again = "Ctrl-C again" if signum == signal.SIGINT else "send it again"
+        click.echo(f"\nInterrupted ({signal.Signals(signum).name}): finishing the writes in flight, starting no new "
+                   f"ones ({again} to abort).", err=True)
 
     def __exit__(self, *exc):
         import signal
 
-        if self.previous is not None:
-            signal.signal(signal.SIGINT, self.previous)
+        for number, previous in self.previous.items():
+            signal.signal(number, signal.SIG_DFL if previous is None else previous)
         return False
 
 

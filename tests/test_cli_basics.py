@@ -111,3 +111,25 @@ def test_password_stdin_and_inventory_from_stdin_conflict():
     )
     assert result.exit_code == 64
     assert "--password-stdin" in result.output
+
+
+def test_interrupt_guard_handles_sigint_and_sigterm_only_while_running():
+    import signal
+
+    from homer_sync.cli import App, InterruptGuard
+
+    def mine(signum, frame):  # pragma: no cover - never delivered
+        pass
+
+    previous_int = signal.signal(signal.SIGINT, mine)
+    previous_term = signal.getsignal(signal.SIGTERM)
+    try:
+        with InterruptGuard(App(quiet=True)) as stop:
+            assert signal.getsignal(signal.SIGINT) is not mine
+            assert signal.getsignal(signal.SIGTERM) is not previous_term
+            signal.raise_signal(signal.SIGTERM)
+            assert stop.is_set()
+        assert signal.getsignal(signal.SIGINT) is mine
+        assert signal.getsignal(signal.SIGTERM) is previous_term
+    finally:
+        signal.signal(signal.SIGINT, previous_int)

@@ -512,7 +512,9 @@ def test_duplicate_deletes_do_not_count_against_the_delete_limit():
 # -- Ctrl-C -------------------------------------------------------------------------------------
 
 
-def test_sigint_during_apply_stops_new_writes_reports_and_next_run_converges(run, emulator, tmp_path, output_guard):
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_signal_during_apply_stops_new_writes_reports_and_next_run_converges(run, emulator, tmp_path, output_guard,
+                                                                                signum):
     inv = write_inventory(tmp_path, hosts(40))
     # Four writes go through; the next two (both workers busy) are held until the interrupt is seen.
     emulator.delay_next(2, 600, method="POST", path_prefix="/api/v3/alias", skip=4)
@@ -529,7 +531,7 @@ def test_sigint_during_apply_stops_new_writes_reports_and_next_run_converges(run
     reader.start()
     wait_until(lambda: emulator.in_flight.count(("POST", "/api/v3/alias")) == 2, what="two writes held")
     assert count(emulator, "POST", "/api/v3/alias") == 4
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(signum)
     assert interrupted.wait(60)
     # The handler has run: the two writes in flight finish, no new one starts.
     emulator.release_held()
@@ -540,7 +542,7 @@ def test_sigint_during_apply_stops_new_writes_reports_and_next_run_converges(run
     output_guard.record(out, err)
     wait_until(lambda: emulator.open_connections == 0, what="every request handled")
     assert proc.returncode == 1, (out, err)
-    assert "Interrupted" in err
+    assert f"Interrupted ({signum.name}): finishing the writes in flight" in err
     assert count(emulator, "POST", "/api/v3/alias") == 6
     created = len(emulator.aliases())
     assert created == 6
