@@ -354,7 +354,7 @@ def _render(plan, app: App, fmt: str, context: dict) -> None:
     fmt = _output_format(app, fmt)
     if app.quiet and fmt in ("table", "plain"):
         return
-    render_plan(plan, sys.stdout, fmt=fmt, color=_table_color(app, fmt), context=context)
+    render_plan(plan, sys.stdout, fmt=fmt, color=_table_color(app, fmt), context=context, verbose=app.verbose > 0)
 
 
 def _say_forced(reasons: list[str]) -> None:

@@ -83,5 +83,6 @@ def run_demo(stream, *, color: bool = False, latency: float = 0.0) -> int:
     if not result.ok or second.plan.has_changes:
         say("Demo FAILED: the second plan is not empty.")
         return EXIT_ERROR
-    say("Demo complete: HOMER matches the inventory and a second run changes nothing.")
+    say("Demo complete: HOMER holds every declared alias and a second run changes nothing "
+        "(what it does not declare is left alone: the demo does not prune).")
     return EXIT_OK

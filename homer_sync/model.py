@@ -177,6 +177,18 @@ def describe(alias: Alias) -> str:
     return text if alias.status else text + ", inactive"
 
 
+def inside_networks(alias: Alias, networks) -> bool:
+    """True when the alias's prefix lies inside one of ``networks`` (ip inside, mask at least as
+    long); False for an ip that is not an IP or a mask its family cannot have."""
+    try:
+        addr = ipaddress.ip_address(alias.ip)
+    except ValueError:
+        return False
+    if not 0 <= alias.mask <= addr.max_prefixlen:
+        return False
+    return any(net.version == addr.version and alias.mask >= net.prefixlen and addr in net for net in networks)
+
+
 def _ip_key(ip) -> tuple[int, int]:
     """(version, integer value) of an address; (99, 0) for junk, which sorts last.
 

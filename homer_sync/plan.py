@@ -25,8 +25,10 @@ Rules (identity = ip, mask, port, capture_id; attributes = name, status):
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import json
 import operator
+import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
@@ -179,6 +181,151 @@ class Delete(Change):
         return data
 
 
+# -- what a plan leaves alone ----------------------------------------------------------------------
+
+
+class LeftAloneReason(str, Enum):
+    """Why a plan leaves an alias on the server as it is (in the order plans list them)."""
+
+    UNDECLARED = "undeclared"  # not in the inventory, and no prune asked for: kept
+    OUTSIDE_PRUNE_SCOPE = "outside_prune_scope"  # not declared, outside prune.only
+    OUTSIDE_SOURCE_SCOPE = "outside_source_scope"  # not declared, inside prune.only but outside every owns:
+    NOT_OWNED = "not_owned"  # not declared, without the prune.owner mark (API v4)
+    PROTECTED = "protected"  # the inventory's protect: section covers it: never updated or deleted
+    NOT_TARGETED = "not_targeted"  # a change outside --only-network/--only-name/--only-capture-id
+
+
+@dataclass(frozen=True)
+class LeftAlone:
+    """One alias a plan leaves alone and why; ``withheld`` is the change it would otherwise make
+    (an update or delete of a protected alias, any change outside the target)."""
+
+    alias: Alias
+    reason: LeftAloneReason
+    withheld: Change | None = None
+
+    def sort_key(self) -> tuple:
+        return (_REASON_ORDER[self.reason], *model.sort_key(self.alias))
+
+    @property
+    def undeclared(self) -> bool:
+        """An alias on the server the inventory does not declare (what a replacement's old one is)."""
+        if self.withheld is None:
+            return self.reason is not LeftAloneReason.NOT_TARGETED
+        return isinstance(self.withheld, Delete) and not self.withheld.is_duplicate
+
+    def to_dict(self) -> dict:
+        return {
+            "reason": self.reason.value,
+            "alias": self.alias.to_dict(),
+            "withheld": self.withheld.to_dict() if self.withheld is not None else None,
+        }
+
+
+_REASON_ORDER = {reason: index for index, reason in enumerate(LeftAloneReason)}
+
+
+@dataclass(frozen=True)
+class Target:
+    """``--only-network`` / ``--only-name`` / ``--only-capture-id``: a change is targeted when its
+    alias (before or after) matches. Values of one option are alternatives; options given together
+    must all match (as in prune.only). Networks match like prune.only (the alias's prefix inside)."""
+
+    networks: tuple = ()
+    names: tuple[str, ...] = ()  # regular expressions, searched in the alias name
+    capture_ids: tuple[str, ...] = ()
+
+    def __post_init__(self):
+        object.__setattr__(self, "networks", tuple(ipaddress.ip_network(n) for n in self.networks))
+        object.__setattr__(self, "names", tuple(self.names))
+        object.__setattr__(self, "capture_ids", tuple(model.normalize_capture_id(c) for c in self.capture_ids))
+        for pattern in self.names:
+            re.compile(pattern)  # re.error for a bad one: the caller reports it
+
+    def __bool__(self) -> bool:
+        return bool(self.networks or self.names or self.capture_ids)
+
+    def matches(self, alias: Alias) -> bool:
+        if self.capture_ids and alias.capture_id not in self.capture_ids:
+            return False
+        if self.networks and not model.inside_networks(alias, self.networks):
+            return False
+        return not self.names or any(re.search(pattern, alias.name) for pattern in self.names)
+
+    def targets(self, change: Change) -> bool:
+        return any(alias is not None and self.matches(alias) for alias in (change.before, change.after))
+
+    def to_dict(self) -> dict:
+        return {"networks": [str(net) for net in self.networks], "names": list(self.names),
+                "capture_ids": list(self.capture_ids)}
+
+
+@dataclass(frozen=True)
+class Replacement:
+    """A declared entry whose port or capture id changed: the ``new`` alias is created and the
+    ``old`` one (same name, ip and mask) is deleted by ``delete`` (with prune) or kept (None)."""
+
+    new: Create
+    old: Alias
+    delete: Delete | None = None
+
+    @property
+    def reason(self) -> str:
+        """"port 3868 -> 3869", "capture 0 -> 1": what moved."""
+        return replace_reason(self.old, self.new.after)
+
+    @property
+    def new_side(self) -> str:
+        """"port 3869", "capture 1": where the new alias is."""
+        new = self.new.after
+        parts = [f"port {new.port}"] if self.old.port != new.port else []
+        if self.old.capture_id != new.capture_id:
+            parts.append(f"capture {model.capture_text(new.capture_id)}")
+        return " ".join(parts)
+
+
+def replace_reason(old: Alias, new: Alias) -> str:
+    parts = []
+    if old.port != new.port:
+        parts.append(f"port {old.port} -> {new.port}")
+    if old.capture_id != new.capture_id:
+        parts.append(f"capture {model.capture_text(old.capture_id)} -> {model.capture_text(new.capture_id)}")
+    return ", ".join(parts)
+
+
+def pair_replacements(creates: Iterable[Create], olds: Iterable[tuple[Alias, Delete | None]]) -> tuple:
+    """Pair each create with the undeclared alias it replaces. The rule: same name, ip and mask,
+    and then the same port (a capture id change) or else the same capture id (a port change);
+    a pair is made only when it is the one candidate on both sides, so nothing is guessed.
+    When one create and one old alias of that name, ip and mask are left, they pair as well."""
+    by_key: dict = {}
+    for create in creates:
+        by_key.setdefault(_replace_key(create.after), ([], []))[0].append(create)
+    for old, delete in olds:
+        group = by_key.get(_replace_key(old))
+        if group is not None:
+            group[1].append((old, delete))
+    pairs = []
+    for news, old_ones in by_key.values():
+        if not old_ones:
+            continue
+        for same in (operator.attrgetter("port"), operator.attrgetter("capture_id")):
+            for new in list(news):
+                matching = [item for item in old_ones if same(item[0]) == same(new.after)]
+                rivals = [other for other in news if same(other.after) == same(new.after)]
+                if len(matching) == 1 and len(rivals) == 1:
+                    pairs.append(Replacement(new, *matching[0]))
+                    news.remove(new)
+                    old_ones.remove(matching[0])
+        if len(news) == 1 and len(old_ones) == 1:
+            pairs.append(Replacement(news[0], *old_ones[0]))
+    return tuple(sorted(pairs, key=lambda pair: pair.new.sort_key()))
+
+
+def _replace_key(alias: Alias) -> tuple:
+    return (alias.name, alias.ip, alias.mask)
+
+
 # -- safety -----------------------------------------------------------------------------------------
 
 
@@ -244,9 +391,41 @@ class Plan:
     prune: bool = False
     # Existing aliases prune may delete (in prune.only, owned); None: every existing alias.
     prunable_count: int | None = None
+    # What the plan leaves on the server, and why (sorted by reason, then address).
+    left_alone: tuple = ()
+    # --only-*: the plan is partial, the changes outside it are left alone as NOT_TARGETED.
+    target: Target | None = None
 
     def __post_init__(self):
         object.__setattr__(self, "changes", _sort_changes(self.changes))
+        object.__setattr__(self, "left_alone", tuple(sorted(self.left_alone, key=LeftAlone.sort_key)))
+
+    @cached_property
+    def left_alone_counts(self) -> dict:
+        """{reason: count} for the reasons present, in LeftAloneReason order."""
+        counts = Counter(item.reason for item in self.left_alone)
+        return {reason: counts[reason] for reason in LeftAloneReason if counts[reason]}
+
+    @property
+    def partial(self) -> bool:
+        return self.target is not None
+
+    @cached_property
+    def not_targeted(self) -> tuple:
+        """The changes outside the target (drift the partial plan leaves alone)."""
+        return tuple(item.withheld for item in self.left_alone
+                     if item.reason is LeftAloneReason.NOT_TARGETED and item.withheld is not None)
+
+    @cached_property
+    def replacements(self) -> tuple:
+        """Creates that replace an undeclared alias (see pair_replacements): with the old one's
+        delete when it is pruned, without when it is kept."""
+        creates = self.creates
+        if not creates:
+            return ()
+        olds = [(d.before, d) for d in self.deletes if not d.is_duplicate]
+        olds += [(item.alias, None) for item in self.left_alone if item.undeclared]
+        return pair_replacements(creates, olds)
 
     @cached_property
     def creates(self) -> tuple:
@@ -322,15 +501,28 @@ class Plan:
     # saved plans
 
     def to_dict(self) -> dict:
+        replaces = {id(pair.new): pair.old for pair in self.replacements}
+        changes = []
+        for change in self.changes:
+            item = change.to_dict()
+            if id(change) in replaces:
+                item["replaces"] = replaces[id(change)].to_dict()
+            changes.append(item)
         data = {
             "schema_version": SCHEMA_VERSION,
             "state_checksum": self.state_checksum,
             "prune": self.prune,
             "summary": self.summary(),
-            "changes": [change.to_dict() for change in self.changes],
+            "changes": changes,
         }
         if self.prunable_count is not None:
             data["prunable"] = self.prunable_count
+        data["left_alone"] = {
+            "counts": {reason.value: count for reason, count in self.left_alone_counts.items()},
+            "aliases": [item.to_dict() for item in self.left_alone],
+        }
+        if self.target is not None:
+            data["target"] = self.target.to_dict()
         return data
 
     @classmethod
@@ -407,6 +599,34 @@ def _prunable(alias: Alias, scope, owner: str | None, owner_tag: str) -> bool:
     return _in_scope(scope, alias)
 
 
+def _kept_reason(alias: Alias, scope, owner: str | None, owner_tag: str) -> LeftAloneReason | None:
+    """Why prune keeps this undeclared alias (None: prune deletes it). prune.only is named
+    first, then the sources' owns:, then the owner mark."""
+    if scope is not None:
+        in_only = getattr(scope, "in_only", None)
+        if in_only is None:
+            if not _in_scope(scope, alias):
+                return LeftAloneReason.OUTSIDE_PRUNE_SCOPE
+        elif not _judged(in_only, alias):
+            return LeftAloneReason.OUTSIDE_PRUNE_SCOPE
+        elif not _judged(scope.in_owned, alias):
+            return LeftAloneReason.OUTSIDE_SOURCE_SCOPE
+    if owner is not None and alias.extra_dict().get(owner_tag) != owner:
+        return LeftAloneReason.NOT_OWNED
+    return None
+
+
+def _judged(test, alias: Alias) -> bool:
+    try:
+        return bool(test(alias))
+    except (TypeError, ValueError):
+        return False  # junk a filter cannot judge is out of scope (see _in_scope)
+
+
+def _protected(protect, alias: Alias) -> bool:
+    return protect is not None and _judged(protect.protects, alias)
+
+
 _IDENTITY = operator.attrgetter("ip", "mask", "port", "capture_id")  # == Alias.identity, in C
 _ATTRIBUTES = operator.attrgetter("name", "status")  # == Alias.attributes
 
@@ -461,11 +681,17 @@ def build_plan(
     scope=None,
     owner: str | None = None,
     owner_tag: str = "tag4",
+    protect=None,
+    target: Target | None = None,
 ) -> Plan:
     """Compare what the inventory declares with what the server holds (see the module doc).
 
-    ``scope`` is any object with ``in_scope(alias) -> bool`` (inventory.PruneConfig); None
-    means every alias is in scope. Linear in the number of aliases (plus sorting the changes).
+    ``scope`` is any object with ``in_scope(alias) -> bool`` (inventory.PruneConfig, whose
+    ``in_only``/``in_owned`` tell prune.only from the sources' owns:); None means every alias
+    is in scope. ``protect`` is any object with ``protects(alias) -> bool``
+    (inventory.ProtectConfig): such aliases are never updated or deleted. ``target`` (--only-*)
+    keeps only the changes it matches. What is not changed for any of these reasons, and every
+    undeclared alias kept, is in ``Plan.left_alone``. Linear in the number of aliases (plus sorting).
     """
     existing = list(existing)
     _require_unique_guids(existing)
@@ -475,7 +701,15 @@ def build_plan(
     # Walk both sides in their own order (memory order); set operations would visit the
     # aliases in hash order, which is several times slower at 100,000 aliases.
     changes: list = []
+    left: list = []
     unchanged = 0
+
+    def change(item: Change, server_alias: Alias) -> None:
+        if _protected(protect, server_alias):
+            left.append(LeftAlone(server_alias, LeftAloneReason.PROTECTED, item))
+        else:
+            changes.append(item)
+
     for key, want in wanted.items():
         keeper = first.get(key)
         if keeper is None:
@@ -485,27 +719,42 @@ def build_plan(
         if key in several:
             found = sorted(several[key], key=_keeper_key(want))
             keeper = found[0]
-            changes.extend(Delete(before=dup, kind=DeleteKind.DUPLICATE, kept=keeper) for dup in found[1:])
+            for dup in found[1:]:
+                change(Delete(before=dup, kind=DeleteKind.DUPLICATE, kept=keeper), dup)
         extra = declared_extra(keeper, want) if want.extra else keeper.extra
         if keeper.name == want.name and keeper.status == want.status and extra == keeper.extra:
             unchanged += 1
         else:
             after = replace(keeper, name=want.name, status=want.status, extra=extra)
-            changes.append(Update(before=keeper, after=after))
+            change(Update(before=keeper, after=after), keeper)
 
     prunable = None
-    if prune and (owner is not None or scope is not None):
-        prunable = sum(1 for alias in existing if _prunable(alias, scope, owner, owner_tag))
+    if prune and (owner is not None or scope is not None or protect is not None):
+        prunable = sum(1 for alias in existing
+                       if _prunable(alias, scope, owner, owner_tag) and not _protected(protect, alias))
         if prunable == len(existing):
             prunable = None  # the scope narrows nothing: every alias counts
-    if prune:
-        for key, alias in first.items():
-            if key in wanted:
-                continue
-            for candidate in several.get(key) or (alias,):
-                if not _prunable(candidate, scope, owner, owner_tag):
-                    continue
-                changes.append(Delete(before=candidate, kind=DeleteKind.UNDECLARED))
+    for key, alias in first.items():
+        if key in wanted:
+            continue
+        for candidate in several.get(key) or (alias,):
+            reason = _kept_reason(candidate, scope, owner, owner_tag) if prune else LeftAloneReason.UNDECLARED
+            if reason is None:
+                change(Delete(before=candidate, kind=DeleteKind.UNDECLARED), candidate)
+            elif _protected(protect, candidate):
+                left.append(LeftAlone(candidate, LeftAloneReason.PROTECTED))
+            else:
+                left.append(LeftAlone(candidate, reason))
+
+    if target is not None:
+        targeted = []
+        for item in changes:
+            if target.targets(item):
+                targeted.append(item)
+            else:
+                left.append(LeftAlone(item.before if item.before is not None else item.alias,
+                                      LeftAloneReason.NOT_TARGETED, item))
+        changes = targeted
 
     return Plan(
         changes=tuple(changes),
@@ -515,6 +764,8 @@ def build_plan(
         state_checksum=state_checksum(existing),
         prune=bool(prune),
         prunable_count=prunable,
+        left_alone=tuple(left),
+        target=target,
     )
 
 
@@ -553,8 +804,8 @@ def _alias_from_dict(data, where: str, *, need_guid: bool) -> Alias:
     return Alias.from_dict(data)
 
 
-def _change_from_dict(data, index: int) -> Change:
-    where = f"changes[{index}]"
+def _change_from_dict(data, index: int | str) -> Change:
+    where = index if isinstance(index, str) else f"changes[{index}]"
     if not isinstance(data, dict):
         raise _Malformed(f"{where}: expected an object")
     action = _require(data, "action", str, where)
@@ -594,6 +845,41 @@ def _delete_from_dict(data: dict, where: str) -> Delete:
         raise _Malformed(f"{where}: {exc}") from None
 
 
+def _left_alone_facts(data: dict) -> dict:
+    """A saved plan's left_alone and target (shown again by apply --plan; never applied)."""
+    facts: dict = {}
+    section = data.get("left_alone")
+    if section is not None:
+        if not isinstance(section, dict):
+            raise _Malformed("'left_alone' has the wrong type")
+        items = _require(section, "aliases", list, "left_alone")
+        facts["left_alone"] = tuple(_left_alone_item(item, i) for i, item in enumerate(items))
+    target = data.get("target")
+    if target is not None:
+        if not isinstance(target, dict):
+            raise _Malformed("'target' has the wrong type")
+        try:
+            facts["target"] = Target(**{key: tuple(_require(target, key, list, "target"))
+                                        for key in ("networks", "names", "capture_ids")})
+        except (TypeError, ValueError, re.error) as exc:
+            raise _Malformed(f"target: {exc}") from None
+    return facts
+
+
+def _left_alone_item(data, index: int) -> LeftAlone:
+    where = f"left_alone.aliases[{index}]"
+    if not isinstance(data, dict):
+        raise _Malformed(f"{where}: expected an object")
+    reason_text = _require(data, "reason", str, where)
+    try:
+        reason = LeftAloneReason(reason_text)
+    except ValueError:
+        raise _Malformed(f"{where}: unknown reason {reason_text!r}") from None
+    alias = _alias_from_dict(data.get("alias"), f"{where}.alias", need_guid=False)
+    withheld = data.get("withheld")
+    return LeftAlone(alias, reason, None if withheld is None else _change_from_dict(withheld, f"{where}.withheld"))
+
+
 def _plan_from_dict(data) -> Plan:
     try:
         if not isinstance(data, dict):
@@ -628,6 +914,7 @@ def _plan_from_dict(data) -> Plan:
             state_checksum=checksum,
             prune=prune,
             prunable_count=prunable,
+            **_left_alone_facts(data),
         )
         for action in ACTIONS:
             if action in summary and summary[action] != plan.summary()[action]:

@@ -13,6 +13,12 @@ plain
 
     or ``No changes. HOMER matches the inventory (12 aliases).`` Control characters in
     names are written as escapes (``\\n``, ``\\x1b``) so one change is always one line.
+    A create that replaces a pruned alias (same name, ip, mask; plan.Plan.replacements) is one
+    ``replace`` line. Before the summary, what the plan leaves on the server
+    (plan.left_alone), grouped by reason, the first LEFT_ALONE_SHORT_LIST of each group
+    (all with ``verbose``); the summary line counts each group
+    (``..., 12 unchanged, 2 undeclared kept.``) and a no-change plan that leaves aliases
+    alone says ``No changes: 12 unchanged, 2 undeclared kept.``
 table
     A legend (``+ create  ~ update  - delete``), a rich table with one line per change, marked
     ``+ ~ - -/+`` and coloured like terraform's (green create, yellow update, red delete), and the
@@ -40,9 +46,14 @@ json
              "before": null | ALIAS,
              "after": null | ALIAS}
           ],
-          "prunable": 20    (only with --prune and prune.only or an owner: how many existing
+          "prunable": 20,   (only with --prune and prune.only or an owner: how many existing
                              aliases prune may touch, the base of the delete percentage)
+          "left_alone": {"counts": {REASON: int}, "aliases": [
+              {"reason": REASON, "alias": ALIAS, "withheld": null | CHANGE}]}
         }
+
+    REASON is a plan.LeftAloneReason value; a create that replaces an undeclared alias has
+    ``"replaces": ALIAS``.
 
     ALIAS is ``{"alias": str, "ip": str, "mask": int, "port": int, "capture_id": str,
     "status": bool}`` plus ``"guid": str`` for aliases read from the server and
@@ -78,16 +89,17 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from typing import NamedTuple
 from urllib.parse import urlsplit, urlunsplit
 
 from .model import address_fields, describe, printable  # noqa: F401  (describe: re-exported)
-from .plan import update_reason
+from .plan import Change, LeftAloneReason, update_reason
 
 FORMATS = ("plain", "table", "json", "markdown")
 
 MARKDOWN_COLLAPSE_OVER = 50
 
-_ACTION_STYLE = {"create": "green", "update": "yellow", "delete": "red"}
+_ACTION_STYLE = {"create": "green", "update": "yellow", "delete": "red", "replace": "magenta"}
 
 _SECRET_WORDS = ("password", "passwd", "token", "secret", "credential", "authorization", "cookie")
 
@@ -108,15 +120,142 @@ def change_name(change, escape=printable) -> str:
 
 
 def summary_line(plan) -> str:
-    """"Plan: 3 to create, 1 to update, 0 to delete, 12 unchanged." or the no-change sentence."""
+    """"Plan: 3 to create, 1 to update, 0 to delete, 12 unchanged, 2 undeclared kept." (what is
+    left alone counted by why), "Partial plan (--only-*): ..." when targeted, or a no-change sentence."""
     s = plan.summary()
+    left = [f"{count} {LEFT_ALONE_SHORT[reason]}" for reason, count in plan.left_alone_counts.items()]
     if not plan.has_changes:
+        if plan.partial:
+            return "No changes in the target (partial plan): " + ", ".join([f"{s['unchanged']} unchanged", *left]) + "."
+        if left:
+            return "No changes: " + ", ".join([f"{s['unchanged']} unchanged", *left]) + "."
         noun = "alias" if s["desired"] == 1 else "aliases"
         return f"No changes. HOMER matches the inventory ({s['desired']} {noun})."
-    return (
-        f"Plan: {s['create']} to create, {s['update']} to update, "
-        f"{s['delete']} to delete, {s['unchanged']} unchanged."
-    )
+    head = "Partial plan (--only-*)" if plan.partial else "Plan"
+    counts = [f"{s['create']} to create", f"{s['update']} to update", f"{s['delete']} to delete",
+              f"{s['unchanged']} unchanged", *left]
+    return f"{head}: {', '.join(counts)}."
+
+
+# -- what a plan leaves alone (plan.left_alone): its own wording and blocks ---------------------------
+
+# The summary line's word for each reason, and the heading of its group.
+LEFT_ALONE_SHORT = {
+    LeftAloneReason.UNDECLARED: "undeclared kept",
+    LeftAloneReason.OUTSIDE_PRUNE_SCOPE: "outside prune scope",
+    LeftAloneReason.OUTSIDE_SOURCE_SCOPE: "outside source scope",
+    LeftAloneReason.NOT_OWNED: "not owned",
+    LeftAloneReason.PROTECTED: "protected",
+    LeftAloneReason.NOT_TARGETED: "not targeted",
+}
+LEFT_ALONE_HEADING = {
+    LeftAloneReason.UNDECLARED: "not declared: kept (use --prune)",
+    LeftAloneReason.OUTSIDE_PRUNE_SCOPE: "not declared, outside prune scope (prune.only)",
+    LeftAloneReason.OUTSIDE_SOURCE_SCOPE: "not declared, outside source scope (no source owns it)",
+    LeftAloneReason.NOT_OWNED: "not declared, not owned (no prune.owner mark)",
+    LeftAloneReason.PROTECTED: "protected: never updated or deleted",
+    LeftAloneReason.NOT_TARGETED: "not targeted (--only-*): left for a full plan",
+}
+# Aliases listed per group unless verbose (JSON always lists every one).
+LEFT_ALONE_SHORT_LIST = 3
+
+
+def left_alone_note(item, plan) -> str:
+    """What else there is to say about one left-alone alias: the change withheld, or the
+    replacement it is the old alias of."""
+    for pair in plan.replacements:
+        if pair.delete is None and pair.old is item.alias:
+            return f"old alias, replaced by {pair.new_side}"
+    withheld = item.withheld
+    if withheld is None:
+        return ""
+    if withheld.action == "create":
+        return "would create"
+    return f"would {withheld.action}: {withheld.reason}"
+
+
+def _left_alone_groups(plan, verbose: bool) -> list:
+    """[(reason, count, shown items, hidden count)] in reason order."""
+    groups = []
+    for reason, count in plan.left_alone_counts.items():
+        items = [item for item in plan.left_alone if item.reason is reason]
+        shown = items if verbose else items[:LEFT_ALONE_SHORT_LIST]
+        groups.append((reason, count, shown, count - len(shown)))
+    return groups
+
+
+def _more_line(hidden: int) -> str:
+    return f"... and {hidden} more (-v or --output json lists them all)"
+
+
+def left_alone_text(plan, *, verbose: bool = False) -> list[str]:
+    """The "Left alone" block of plain and table output (lines without newlines); [] when empty."""
+    if not plan.left_alone:
+        return []
+    groups = _left_alone_groups(plan, verbose)
+    rows = [[printable(field) for field in address_fields(item.alias)] for _, _, shown, _ in groups for item in shown]
+    widths = [max((len(fields[i]) for fields in rows), default=0) for i in range(3)]
+    total = len(plan.left_alone)
+    lines = [f"Left alone on the server: {_plural(total, 'alias', 'aliases')}"]
+    for reason, count, shown, hidden in groups:
+        lines.append(f"  {LEFT_ALONE_HEADING[reason]}: {count}")
+        for item in shown:
+            fields = [field.ljust(widths[i]) for i, field in enumerate(address_fields(item.alias))]
+            text = "    " + "  ".join(fields) + "  " + label(item.alias)
+            note = left_alone_note(item, plan)
+            if note:
+                text += "  # " + printable(note)
+            lines.append(text.rstrip())
+        if hidden:
+            lines.append("    " + _more_line(hidden))
+    return lines
+
+
+def left_alone_markdown(plan, *, verbose: bool = False) -> list[str]:
+    """The "Left alone" section of markdown output (lines with newlines); [] when empty."""
+    if not plan.left_alone:
+        return []
+    out = ["\n", f"**Left alone on the server: {_plural(len(plan.left_alone), 'alias', 'aliases')}**\n", "\n",
+           "| why | address | port | capture | name | note |\n", "|---|---|---|---|---|---|\n"]
+    for reason, count, shown, hidden in _left_alone_groups(plan, verbose):
+        why = f"{md_escape(LEFT_ALONE_HEADING[reason])} ({count})"
+        for item in shown:
+            alias = item.alias
+            cells = (why, md_escape(alias.cidr), str(alias.port), md_escape(alias.capture_id),
+                     md_escape(label(alias)), md_escape(left_alone_note(item, plan)))
+            out.append("| " + " | ".join(cells) + " |\n")
+            why = ""
+        if hidden:
+            out.append(f"| {why} | | | | | {md_escape(_more_line(hidden))} |\n")
+    return out
+
+
+class Row(NamedTuple):
+    """One line of a plan's change list: a change, or a create and the delete it replaces."""
+
+    action: str  # create, update, delete or replace
+    change: Change  # the Create of a replacement
+    reason: str
+    comment: bool  # plain output writes the reason as a "# ..." comment
+
+
+def plan_rows(plan) -> list[Row]:
+    """The change list as shown: a create that replaces a pruned alias (same name, ip and mask,
+    another port or capture id) is one "replace" row and its delete no row of its own."""
+    pairs = {id(pair.new): pair for pair in plan.replacements}
+    replaced = {id(pair.delete) for pair in plan.replacements if pair.delete is not None}
+    rows = []
+    for change in plan.changes:
+        if id(change) in replaced:
+            continue
+        pair = pairs.get(id(change))
+        if pair is None:
+            rows.append(Row(change.action, change, change.reason, change.action == "delete"))
+        elif pair.delete is not None:
+            rows.append(Row("replace", change, pair.reason, True))
+        else:
+            rows.append(Row("create", change, f"{pair.reason}, old alias kept", True))
+    return rows
 
 
 def _strip_userinfo(value: str) -> str:
@@ -148,34 +287,37 @@ def _context_line(context: dict) -> str:
 
 
 def render_plan(plan, stream, *, fmt: str = "plain", color: bool = False, context: dict | None = None,
-                width: int | None = None) -> None:
-    """Write ``plan`` to ``stream`` in ``fmt`` (plain, table, json, markdown); see the module doc."""
+                width: int | None = None, verbose: bool = False) -> None:
+    """Write ``plan`` to ``stream`` in ``fmt`` (plain, table, json, markdown); see the module doc.
+    ``verbose`` lists every alias left alone (otherwise the first few of each group)."""
     context = safe_context(context)
     if fmt == "plain":
-        _render_plain(plan, stream, context)
+        _render_plain(plan, stream, context, verbose)
     elif fmt == "table":
-        _render_table(plan, stream, context, color=color, width=width)
+        _render_table(plan, stream, context, color=color, width=width, verbose=verbose)
     elif fmt == "json":
         _render_json(plan, stream, context)
     elif fmt == "markdown":
-        _render_markdown(plan, stream, context)
+        _render_markdown(plan, stream, context, verbose)
     else:
         raise ValueError(f"unknown output format {fmt!r} (expected one of {', '.join(FORMATS)})")
 
 
-def _render_plain(plan, stream, context: dict) -> None:
+def _render_plain(plan, stream, context: dict, verbose: bool = False) -> None:
     if context:
         stream.write(_context_line(context) + "\n")
-    rows = [(change, [printable(field) for field in address_fields(change.alias)]) for change in plan.changes]
+    rows = [(row, [printable(field) for field in address_fields(row.change.alias)]) for row in plan_rows(plan)]
     widths = [max((len(fields[i]) for _, fields in rows), default=0) for i in range(3)]
+    action_width = max((len(row.action) for row, _ in rows), default=0)
     lines = []
-    for change, fields in rows:
-        columns = [change.action] + [field.ljust(widths[i]) for i, field in enumerate(fields)]
-        text = "  ".join(columns) + "  " + change_name(change)
-        if change.action == "delete":
-            text += "  # " + printable(change.reason)
+    for row, fields in rows:
+        columns = [row.action.ljust(action_width)] + [field.ljust(widths[i]) for i, field in enumerate(fields)]
+        text = "  ".join(columns) + "  " + change_name(row.change)
+        if row.comment:
+            text += "  # " + printable(row.reason)
         lines.append(text.rstrip() + "\n")
     stream.writelines(lines)
+    stream.writelines(line + "\n" for line in left_alone_text(plan, verbose=verbose))
     stream.write(summary_line(plan) + "\n")
 
 
@@ -201,10 +343,20 @@ def table_reason(change) -> str:
     return ""
 
 
-def _table_cells(change) -> tuple[str, ...]:
-    alias = change.alias
-    return (ACTION_SYMBOL[change.action], printable(alias.cidr), str(alias.port), printable(alias.capture_id),
-            change_name(change), table_reason(change))
+def _as_row(item) -> Row:
+    return item if isinstance(item, Row) else Row(item.action, item, item.reason, False)
+
+
+def row_reason(row: Row) -> str:
+    """table_reason, or for a replacement ("port 5070 -> 5060") what moved."""
+    return printable(row.reason) if row.action == "replace" or (row.comment and row.action == "create") \
+        else table_reason(row.change)
+
+
+def _table_cells(row: Row) -> tuple[str, ...]:
+    alias = row.change.alias
+    return (ACTION_SYMBOL[row.action], printable(alias.cidr), str(alias.port), printable(alias.capture_id),
+            change_name(row.change), row_reason(row))
 
 
 def table_layout(plan, width: int) -> list[int] | None:
@@ -214,7 +366,7 @@ def table_layout(plan, width: int) -> list[int] | None:
     takes what is left (shortened with an ellipsis), and is left out when no change has one.
     None: less than TABLE_REASON_MIN columns would be left for a reason (or none for the rest).
     """
-    rows = [_table_cells(change) for change in plan.changes]
+    rows = [_table_cells(row) for row in plan_rows(plan)]
     widths = [max([len(heading)] + [len(row[i]) for row in rows]) for i, heading in enumerate(TABLE_HEADINGS)]
     if widths[-1] == len(TABLE_HEADINGS[-1]) and not any(row[-1] for row in rows):
         widths = widths[:-1]  # only creates: no reason column
@@ -228,7 +380,7 @@ def table_layout(plan, width: int) -> list[int] | None:
     return widths
 
 
-def _render_table(plan, stream, context: dict, *, color: bool, width: int | None) -> None:
+def _render_table(plan, stream, context: dict, *, color: bool, width: int | None, verbose: bool = False) -> None:
     """A rich table, one line per change, when it fits ``width``; else one compact line per change
     (``_render_narrow``). IPs, ports, capture ids and names are never split."""
     from rich import box
@@ -250,13 +402,32 @@ def _render_table(plan, stream, context: dict, *, color: bool, width: int | None
                           collapse_padding=True, header_style="bold")
             for heading, size in zip(TABLE_HEADINGS, widths, strict=False):
                 table.add_column(heading, width=size, no_wrap=True, overflow="ellipsis")
-            for change in plan.changes:
-                style = _ACTION_STYLE.get(change.action, "")
-                cells = [Text(cell) for cell in _table_cells(change)][: len(widths)]
+            for row in plan_rows(plan):
+                style = _ACTION_STYLE.get(row.action, "")
+                cells = [Text(cell) for cell in _table_cells(row)][: len(widths)]
                 cells[0].stylize("bold " + style)
                 table.add_row(*cells, style=style)
             console.print(table)
-    console.print(Text(summary_line(plan), style="bold"), soft_wrap=True)
+    for line in left_alone_text(plan, verbose=verbose):
+        console.print(Text(line, style="dim"), soft_wrap=True)
+    for line in wrap_summary(summary_line(plan), console.width):
+        console.print(Text(line, style="bold"), soft_wrap=True)
+
+
+def wrap_summary(text: str, width: int) -> list[str]:
+    """The summary line cut after its commas (never inside a count) into lines of ``width``;
+    continuation lines are indented by two spaces. A part longer than ``width`` stays whole."""
+    lines: list[str] = []
+    for part in text.split(", "):
+        piece = part if not lines else lines[-1] + ", " + part
+        if lines and len(piece) + 1 <= width:  # room for the comma a cut would leave behind
+            lines[-1] = piece
+        elif lines:
+            lines[-1] += ","
+            lines.append("  " + part)
+        else:
+            lines.append(part)
+    return lines
 
 
 def _legend(plan):
@@ -264,7 +435,7 @@ def _legend(plan):
     from rich.text import Text
 
     legend = Text()
-    for action in dict.fromkeys(change.action for change in plan.changes):
+    for action in dict.fromkeys(row.action for row in plan_rows(plan)):
         if legend:
             legend.append("  ")
         legend.append(ACTION_SYMBOL[action], style="bold " + _ACTION_STYLE.get(action, ""))
@@ -273,13 +444,15 @@ def _legend(plan):
 
 
 def narrow_line(change, width: int) -> str:
-    """One change on one line for a narrow terminal: "+ 10.0.1.10/32 port 5060 capture 0 pcscf01",
-    then "  # " and what the table's reason column would say, shortened with an ellipsis to fit ``width`` (left
-    out when fewer than TABLE_REASON_MIN columns are left). The rest is never shortened."""
-    alias = change.alias
-    line = (f"{ACTION_SYMBOL[change.action]} {printable(alias.cidr)} port {alias.port} "
-            f"capture {printable(alias.capture_id)} {change_name(change)}")
-    reason = table_reason(change)
+    """One change (or a plan_rows Row) on one line for a narrow terminal: "+ 10.0.1.10/32 port 5060
+    capture 0 pcscf01", then "  # " and what the table's reason column would say, shortened with an
+    ellipsis to fit ``width`` (left out when fewer than TABLE_REASON_MIN columns are left). The rest is
+    never shortened."""
+    row = _as_row(change)
+    alias = row.change.alias
+    line = (f"{ACTION_SYMBOL[row.action]} {printable(alias.cidr)} port {alias.port} "
+            f"capture {printable(alias.capture_id)} {change_name(row.change)}")
+    reason = row_reason(row)
     if not reason:
         return line
     room = width - len(line) - len("  # ")
@@ -293,9 +466,9 @@ def narrow_line(change, width: int) -> str:
 def _render_narrow(plan, console) -> None:
     from rich.text import Text
 
-    for change in plan.changes:
-        line = Text(narrow_line(change, console.width), style=_ACTION_STYLE.get(change.action, ""))
-        line.stylize("bold", 0, len(ACTION_SYMBOL[change.action]))
+    for row in plan_rows(plan):
+        line = Text(narrow_line(row, console.width), style=_ACTION_STYLE.get(row.action, ""))
+        line.stylize("bold", 0, len(ACTION_SYMBOL[row.action]))
         console.print(line, soft_wrap=True)
 
 
@@ -327,7 +500,7 @@ def md_escape(text) -> str:
     return printable(text).translate(_MARKDOWN_SPECIAL)
 
 
-def _render_markdown(plan, stream, context: dict) -> None:
+def _render_markdown(plan, stream, context: dict, verbose: bool = False) -> None:
     out = ["## homer-sync plan\n", "\n"]
     if context:
         items = ", ".join(f"{md_escape(key)}: `{_code_span(value)}`" for key, value in context.items())
@@ -340,19 +513,20 @@ def _render_markdown(plan, stream, context: dict) -> None:
             out += [f"<details>\n<summary>{len(plan.changes)} changes</summary>\n", "\n"]
         out.append("| action | address | port | capture | name | reason |\n")
         out.append("|---|---|---|---|---|---|\n")
-        for change in plan.changes:
-            alias = change.alias
+        for row in plan_rows(plan):
+            alias = row.change.alias
             cells = (
-                change.action,
+                row.action,
                 md_escape(alias.cidr),
                 str(alias.port),
                 md_escape(alias.capture_id),
-                change_name(change, md_escape),
-                md_escape(change.reason),
+                change_name(row.change, md_escape),
+                md_escape(row.reason),
             )
             out.append("| " + " | ".join(cells) + " |\n")
         if collapse:
             out += ["\n", "</details>\n"]
+    out += left_alone_markdown(plan, verbose=verbose)
     stream.writelines(out)
 
 

@@ -101,7 +101,8 @@ def test_demo_runs_end_to_end(monkeypatch, tmp_path):
     result = invoke("demo")
     assert result.exit_code == 0, result.output
     assert "sent 2 requests" in result.output
-    assert "No changes" in result.output
+    assert "No changes: 15 unchanged, 1 undeclared kept." in result.output
+    assert "    192.0.2.50/32  port 0  capture 0  lab-phone" in result.output
 
 
 def test_password_stdin_and_inventory_from_stdin_conflict():

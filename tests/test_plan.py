@@ -393,7 +393,8 @@ def _sample_plan():
 def test_to_dict_from_dict_round_trip():
     plan = _sample_plan()
     data = plan.to_dict()
-    assert list(data) == ["schema_version", "state_checksum", "prune", "summary", "changes", "prunable"]
+    assert list(data) == ["schema_version", "state_checksum", "prune", "summary", "changes", "prunable",
+                          "left_alone"]
     assert data["schema_version"] == 1 and data["prune"] is True
     assert [c["action"] for c in data["changes"]] == ["create", "update", "delete", "delete"]
     assert data["changes"][1]["before"]["guid"] == guids(2)

@@ -61,10 +61,13 @@ def test_one_line_per_change_and_no_token_split(readme_plan, width):
     lines = out.splitlines()
     assert all(len(line) <= width for line in lines), out
     change_lines(out, readme_plan)
-    # one line per change plus the summary (and, for the table, the legend and two heading lines)
-    extra = 4 if width >= 80 else 1
+    # one line per change, three for the alias left alone, the summary (cut after a comma below 80
+    # columns), and, for the table, the legend and two heading lines
+    summary = 1 if width >= 80 else 2
+    extra = 3 + summary + (3 if width >= 80 else 0)
     assert len(lines) == len(readme_plan.changes) + extra, out
-    assert lines[-1] == "Plan: 13 to create, 1 to update, 1 to delete, 1 unchanged."
+    assert " ".join(line.strip() for line in lines[-summary:]) == (
+        "Plan: 13 to create, 1 to update, 1 to delete, 1 unchanged, 1 undeclared kept.")
 
 
 def test_80_columns_is_a_table_with_symbols_and_a_shortened_reason(readme_plan):
@@ -141,8 +144,13 @@ def test_cli_table_follows_COLUMNS(cli_run, emulator, monkeypatch, width):
     assert all(len(line) <= width for line in lines), out
     inventory = load_inventory([str(example_inventory_path())])
     change_lines(out, build_plan(inventory.aliases, legacy_aliases()))
-    assert lines[-1] == "Plan: 13 to create, 1 to update, 1 to delete, 1 unchanged."
-    assert len(lines) == 1 + 15 + (4 if width >= 80 else 1)
+    summary = 1 if width >= 80 else 2  # cut after a comma when it does not fit
+    assert " ".join(line.strip() for line in lines[-summary:]) == (
+        "Plan: 13 to create, 1 to update, 1 to delete, 1 unchanged, 1 undeclared kept.")
+    assert lines[-summary - 3:-summary] == ["Left alone on the server: 1 alias",
+                                            "  not declared: kept (use --prune): 1",
+                                            "    192.0.2.50/32  port 0  capture 0  lab-phone"]
+    assert len(lines) == 1 + 15 + 3 + summary + (3 if width >= 80 else 0)
 
 
 def test_readme_shows_the_real_80_column_table(readme_plan):

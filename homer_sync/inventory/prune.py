@@ -6,7 +6,7 @@ import ipaddress
 import re
 from dataclasses import dataclass
 
-from ..model import Alias, normalize_capture_id
+from ..model import Alias, inside_networks, normalize_capture_id
 from .keys import check_keys, field, key_line
 from .problems import INVALID, FileProblems, Invalid, boolean, describe, quote, wrong_type
 from .values import parse_capture_id, parse_network
@@ -41,23 +41,18 @@ class PruneConfig:
 
     def in_scope(self, alias: Alias) -> bool:
         """True when every filter given matches ``alias`` (None = no restriction)."""
+        return self.in_only(alias) and self.in_owned(alias)
+
+    def in_only(self, alias: Alias) -> bool:
+        """Inside ``prune.only`` (every filter given matches)."""
         if self.capture_ids is not None and alias.capture_id not in self.capture_ids:
             return False
-        if self.networks is not None:
-            try:
-                addr = ipaddress.ip_address(alias.ip)
-            except ValueError:
-                return False
-            if not 0 <= alias.mask <= addr.max_prefixlen:
-                return False
-            # ip inside the network and a mask at least as long: the alias's prefix is inside.
-            if not any(
-                net.version == addr.version and alias.mask >= net.prefixlen and addr in net
-                for net in self.networks
-            ):
-                return False
-        if self.alias_regex is not None and re.search(self.alias_regex, alias.name) is None:
+        if self.networks is not None and not inside_networks(alias, self.networks):
             return False
+        return self.alias_regex is None or re.search(self.alias_regex, alias.name) is not None
+
+    def in_owned(self, alias: Alias) -> bool:
+        """Inside one of the scopes the sources declare they own (True when none declares one)."""
         return self.owned is None or any(scope.in_scope(alias) for scope in self.owned)
 
 
