@@ -225,7 +225,7 @@ def cli(ctx, verbose, quiet, no_color, lock_file, lock_wait, max_aliases, **kwar
       homer-sync --url https://homer.example.net --username admin check   # asks for the password
       homer-sync --url https://homer.example.net plan inventory.yaml
       homer-sync apply --yes --prune inventory.yaml
-      homer-sync export --format csv > aliases.csv
+      homer-sync export -o csv > aliases.csv
       homer-sync lookup 10.0.1.10 --port 5060
 
     \b
@@ -370,14 +370,37 @@ def _sync(app: App, client, url: str, **options):
 
 
 inventory_argument = click.argument("inventory", nargs=-1, required=True, type=click.Path(allow_dash=True))
-output_option = click.option(
-    "--output",
-    "output",
-    type=click.Choice(["auto", "table", "plain", "json", "markdown"]),
-    default="auto",
-    show_default=True,
-    help="auto = table on a terminal, plain lines otherwise.",
-)
+def output_option(choices: list[str], default: str, help: str | None = None):
+    """The output format, one name on every command: --output / -o."""
+    return click.option("--output", "-o", "output", type=click.Choice(choices), default=default, show_default=True,
+                        help=help)
+
+
+PLAN_FORMATS = ["auto", "table", "plain", "json", "markdown"]
+plan_output_option = output_option(PLAN_FORMATS, "auto", "auto = table on a terminal, plain lines otherwise.")
+
+
+def older_name(old: str, new: str, dest: str, **attrs):
+    """A hidden older name of an option: ``old`` sets what ``new`` sets; giving both is a usage error."""
+    import functools
+
+    old_dest = f"{dest}_older_name"
+
+    def decorate(func):
+        @functools.wraps(func)
+        def command(*args, **kwargs):
+            from click.core import ParameterSource
+
+            value = kwargs.pop(old_dest)
+            if value is not None:
+                if click.get_current_context().get_parameter_source(dest) is not ParameterSource.DEFAULT:
+                    raise click.UsageError(f"{old} is an older name of {new}; give {new} only")
+                kwargs[dest] = value
+            return func(*args, **kwargs)
+
+        return click.option(old, old_dest, hidden=True, **attrs)(command)
+
+    return decorate
 
 
 @cli.command()
@@ -421,21 +444,22 @@ def validate(app: App, inventory, no_resolve, no_sources, show_sources):
 @inventory_argument
 @click.option("--prune", is_flag=True,
               help="Also delete server aliases the inventory does not declare (within prune.only).")
-@output_option
+@plan_output_option
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 0 when there are no changes, 2 when there are.")
-@click.option("--out", "out", type=click.Path(dir_okay=False),
+@click.option("--save", "save", metavar="PLANFILE", type=click.Path(dir_okay=False),
               help="Save the plan (with a checksum of the server state) for apply --plan.")
+@older_name("--out", "--save", "save", type=click.Path(dir_okay=False))
 @click.option("--force", is_flag=True, help="Do not exit 3 when the plan exceeds the safety thresholds.")
 @connection_options(with_env=False)
 @global_options
 @click.pass_obj
-def plan(app: App, inventory, prune, output, detailed_exitcode, out, force, **kwargs):
+def plan(app: App, inventory, prune, output, detailed_exitcode, save, force, **kwargs):
     """Show what apply would change. Read only.
 
     \b
     Example:
-      homer-sync plan inventory.yaml --prune --output markdown > plan.md
-      homer-sync plan inventory.yaml --detailed-exitcode --out reviewed.plan
+      homer-sync plan inventory.yaml --prune -o markdown > plan.md
+      homer-sync plan inventory.yaml --detailed-exitcode --save reviewed.plan
     """
     loaded = _open(app, inventory)
     client, url = _connect(app, _pop_connection(kwargs), stdin_taken="-" in inventory)
@@ -449,9 +473,9 @@ def plan(app: App, inventory, prune, output, detailed_exitcode, out, force, **kw
     forced = run.gate(job)
     if forced:
         _say_forced(forced)
-    if out:
-        run.save(job, Path(out))
-        app.info(f"Plan saved to {out}; apply it with: homer-sync apply --plan {out}")
+    if save:
+        run.save(job, Path(save))
+        app.info(f"Plan saved to {save}; apply it with: homer-sync apply --plan {save}")
     if detailed_exitcode and job.plan.has_changes:
         return EXIT_CHANGES_PENDING
     return EXIT_OK
@@ -486,7 +510,7 @@ def _confirm(app: App, yes: bool, reads_stdin: bool):
               help="With --plan: the delete limit (default 30; a plan file's own limits are ignored).")
 @click.option("--max-update-percent", type=click.FloatRange(0, 100), metavar="PERCENT",
               help="With --plan: the update limit (default 30).")
-@output_option
+@plan_output_option
 @connection_options(with_env=False)
 @global_options
 @click.pass_obj
@@ -622,13 +646,14 @@ def _progress(app: App, plan):
 
 
 @cli.command()
-@click.option("--format", "fmt", type=click.Choice(["yaml", "json", "csv"]), default="yaml", show_default=True)
+@output_option(["yaml", "json", "csv"], "yaml")
+@older_name("--format", "--output", "output", type=click.Choice(["yaml", "json", "csv"]))
 @click.option("--from-sources", "source_files", multiple=True, type=click.Path(allow_dash=True),
               help="Instead of the server: the aliases the sources of this inventory declare (repeatable).")
 @connection_options(with_env=False)
 @global_options
 @click.pass_obj
-def export(app: App, fmt, source_files, **kwargs):
+def export(app: App, output, source_files, **kwargs):
     """Print the server's aliases as an inventory (exporting then applying it is a no-op).
 
     With --from-sources, print what an inventory's sources (NetBox, DNS, ...)
@@ -637,14 +662,14 @@ def export(app: App, fmt, source_files, **kwargs):
     \b
     Example:
       homer-sync export > homer-aliases.yaml
-      homer-sync export --format csv > aliases.csv
+      homer-sync export -o csv > aliases.csv
       homer-sync export --from-sources inventory.sources.yaml > from-netbox.yaml
     """
     from homer_sync.inventory import dump_inventory
     from homer_sync.sync import aliases_from_server_for_export
 
     if source_files:
-        return _export_sources(app, source_files, fmt)
+        return _export_sources(app, source_files, output)
     client, url = _connect(app, _pop_connection(kwargs))
     try:
         existing = client.list_aliases()
@@ -654,8 +679,8 @@ def export(app: App, fmt, source_files, **kwargs):
     if len(unique) != len(existing):
         app.warn(f"{len(existing) - len(unique)} duplicate aliases on the server were left out (same ip, mask, port "
                  "and capture id)")
-    header = None if fmt == "csv" else f"Exported by homer-sync {__version__} from {url}: {len(unique)} aliases"
-    click.echo(dump_inventory(unique, fmt, header=header), nl=False)
+    header = None if output == "csv" else f"Exported by homer-sync {__version__} from {url}: {len(unique)} aliases"
+    click.echo(dump_inventory(unique, output, header=header), nl=False)
 
 
 def _export_sources(app: App, paths, fmt: str) -> int:
@@ -678,7 +703,7 @@ def _export_sources(app: App, paths, fmt: str) -> int:
 
 
 @cli.command()
-@click.option("--output", type=click.Choice(["plain", "json"]), default="plain", show_default=True)
+@output_option(["plain", "json"], "plain")
 @connection_options(with_env=False)
 @global_options
 @click.pass_obj

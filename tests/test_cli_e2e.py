@@ -241,14 +241,14 @@ def test_export_then_apply_prune_is_a_no_op(run, emulator, tmp_path):
 def test_saved_plan_applies_and_stale_plan_is_refused(run, emulator, tmp_path):
     inv = write(tmp_path, INVENTORY)
     plan_file = str(tmp_path / "reviewed.plan")
-    assert run("plan", inv, "--out", plan_file).exit_code == 0
+    assert run("plan", inv, "--save", plan_file).exit_code == 0
     emulator.seed([v3("sneaked-in", "10.0.9.9")])
     stale = run("apply", "--yes", "--plan", plan_file)
     assert stale.exit_code == 1
     assert "changed since" in stale.output
     assert [a["alias"] for a in emulator.aliases()] == ["sneaked-in"]
 
-    assert run("plan", inv, "--out", plan_file).exit_code == 0
+    assert run("plan", inv, "--save", plan_file).exit_code == 0
     applied = run("apply", "--yes", "--plan", plan_file)
     assert applied.exit_code == 0, applied.output
     assert len(emulator.aliases()) == 5

@@ -205,7 +205,7 @@ def test_csv_export_round_trips(run, tmp_path, emulator):
         {"alias": "v6", "ip": "2001:db8::1", "port": 5061, "mask": 128, "captureID": "0", "status": False},
         {"alias": "lab", "ip": "10.0.9.0", "port": 0, "mask": 24, "captureID": "7", "status": True},
     ])
-    exported = run("export", "--format", "csv")
+    exported = run("export", "--output", "csv")
     assert exported.exit_code == 0, exported.output
     lines = exported.stdout.splitlines()
     assert lines[:2] == ["# exact: true", "alias,ip,port,mask,capture_id,status"]

@@ -101,7 +101,7 @@ def test_json_and_markdown_carry_the_left_alone_part(cli_run, emulator, story):
 
 def test_a_saved_plan_shows_what_it_leaves_alone_when_applied(cli_run, emulator, story, tmp_path):
     saved = tmp_path / "reviewed.plan"
-    assert cli_run("plan", story, "--out", saved, emulator=emulator).exit_code == 0
+    assert cli_run("plan", story, "--save", saved, emulator=emulator).exit_code == 0
     assert json.loads(saved.read_text())["left_alone"]["counts"] == {"undeclared": 3}
     applied = cli_run("apply", "--yes", "--plan", saved, emulator=emulator)
     assert applied.exit_code == 0, applied.output

@@ -71,7 +71,7 @@ def every_field(homer) -> Counter:
 
 @pytest.mark.parametrize("fmt", ["yaml", "json", "csv"])
 def test_export_plans_no_change(homer, run, tmp_path, fmt):
-    exported = run("export", "--format", fmt)
+    exported = run("export", "--output", fmt)
     assert exported.exit_code == 0, exported.output
     path = tmp_path / f"homer.{fmt}"
     path.write_text(exported.stdout, encoding="utf-8")

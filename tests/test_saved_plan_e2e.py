@@ -46,7 +46,7 @@ def reviewed(cli_run, any_emulator, tmp_path):
     inventory = tmp_path / "inventory.yaml"
     inventory.write_text(INVENTORY)
     plan_file = tmp_path / "reviewed.plan"
-    made = cli_run("plan", inventory, "--out", plan_file, emulator=any_emulator)
+    made = cli_run("plan", inventory, "--save", plan_file, emulator=any_emulator)
     assert made.exit_code == 0, made.output
     data = json.loads(plan_file.read_text())
     assert data["summary"] == {"create": 1, "update": 1, "delete": 2, "unchanged": 11, "existing": 14,

@@ -68,7 +68,7 @@ def test_no_secret_in_any_output_log_error_or_file(tmp_path, output_guard):
         # 3. a clean convergence run, markdown plan, export, check, lookup
         assert cli_run(v3, "-v", "apply", "--yes", str(inv)).exit_code == 0
         assert cli_run(v3, "-v", "plan", "--output", "markdown", str(inv)).exit_code == 0
-        assert cli_run(v3, "-v", "export", "--format", "json").exit_code == 0
+        assert cli_run(v3, "-v", "export", "--output", "json").exit_code == 0
         assert cli_run(v3, "-v", "check", "--output", "json").exit_code == 0
         assert cli_run(v3, "-v", "lookup", "10.50.0.1", "--port", "5060").exit_code == 0
         # 4. wrong and non-admin credentials, passwords from a file and from stdin

@@ -328,7 +328,7 @@ def test_5000_aliases_no_op_plan_sees_every_alias(tmp_path):
         assert pinned.exit_code == 0, pinned.output
         assert len(homer.request_log) == NOOP_5000_REQUESTS - 1
 
-        exported = invoke(homer, tmp_path, "export", "--format", "csv")
+        exported = invoke(homer, tmp_path, "export", "--output", "csv")
         assert exported.exit_code == 0, exported.output
         assert len(exported.output.splitlines()) == 5002  # the exact mark, the header, 5,000 rows
 
