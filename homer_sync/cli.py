@@ -507,9 +507,9 @@ def _confirm(app: App, yes: bool, reads_stdin: bool):
 @click.option("--backup-dir", type=click.Path(file_okay=False),
               help="Where the pre-apply backup goes (default $XDG_STATE_HOME/homer-sync/backups).")
 @click.option("--max-delete-percent", type=click.FloatRange(0, 100), metavar="PERCENT",
-              help="With --plan: the delete limit (default 30; a plan file's own limits are ignored).")
+              help="With --plan: the delete limit (default: 30, or the lower one the plan was made with).")
 @click.option("--max-update-percent", type=click.FloatRange(0, 100), metavar="PERCENT",
-              help="With --plan: the update limit (default 30).")
+              help="With --plan: the update limit (default: 30, or the lower one the plan was made with).")
 @plan_output_option
 @connection_options(with_env=False)
 @global_options

@@ -18,7 +18,7 @@ import json
 import threading
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -107,18 +107,9 @@ class Sync:
 
     def load(self, path: Path) -> Job:
         """A saved plan, checked against the live server (see load_saved_plan)."""
-        from homer_sync.plan import SafetyLimits
-
-        options = self.options
-        defaults = SafetyLimits()
-        limits = replace(
-            defaults,
-            max_delete_percent=defaults.max_delete_percent if options.max_delete_percent is None
-            else options.max_delete_percent,
-            max_update_percent=defaults.max_update_percent if options.max_update_percent is None
-            else options.max_update_percent,
-        )
-        return load_saved_plan(path, self.client, server=options.server, limits=limits)
+        flags = {"max_delete_percent": self.options.max_delete_percent,
+                 "max_update_percent": self.options.max_update_percent}
+        return load_saved_plan(path, self.client, server=self.options.server, limit_flags=flags)
 
     def gate(self, job: Job) -> list[str]:
         """The one safety gate: raises UnsafePlanError, or returns what --force overrides."""
@@ -220,19 +211,43 @@ def list_while_loading(inventory, client):
 
 
 def save_plan(job: Job, path: Path, *, server: str) -> None:
-    """The plan as JSON, with the server it was made for. The safety limits are not saved:
-    apply --plan takes them from its own options (a file could otherwise raise them)."""
+    """The plan as JSON, with the server it was made for and the limits it was checked against.
+    apply --plan may only be stricter than those limits, never looser (see saved_plan_limits)."""
     data = job.plan.to_dict()
     data["server"] = server
     data["api"] = job.client.api_version
+    data["limits"] = {key: getattr(job.limits, key) for key in LIMIT_KEYS}
     Path(path).write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 
-def load_saved_plan(path: Path, client, *, server: str, limits: SafetyLimits | None = None) -> Job:
+LIMIT_KEYS = ("max_delete_percent", "max_update_percent")
+
+
+def saved_plan_limits(saved, flags: dict[str, float | None]) -> dict[str, float]:
+    """The limits of apply --plan: a flag given to this run, else the stricter of the default and
+    the limit the plan was made with. A file can thus lower a limit (an inventory that asked for
+    5 % keeps 5 %) but never raise one: an edited file gains nothing."""
+    from homer_sync.plan import SafetyLimits
+
+    defaults = SafetyLimits()
+    saved = saved if isinstance(saved, dict) else {}
+    limits: dict[str, float] = {}
+    for key in LIMIT_KEYS:
+        flag, value, default = flags.get(key), saved.get(key), float(getattr(defaults, key))
+        if flag is not None:
+            limits[key] = flag
+        elif not isinstance(value, bool) and isinstance(value, (int, float)) and 0 <= value <= 100:
+            limits[key] = min(default, float(value))
+        else:
+            limits[key] = default
+    return limits
+
+
+def load_saved_plan(path: Path, client, *, server: str, limit_flags: dict[str, float | None] | None = None) -> Job:
     """Re-check a reviewed plan against the live server; refuse if anything moved or does not add up.
 
-    Every change is checked against the live alias list (recheck.recheck); the limits are
-    ``limits`` (the defaults when None), never those a file may carry.
+    Every change is checked against the live alias list (recheck.recheck); the limits are this
+    run's flags, else the stricter of the defaults and the file's (saved_plan_limits).
     """
     from homer_sync.plan import Plan, SafetyLimits, state_checksum
     from homer_sync.recheck import TamperedPlanError, recheck
@@ -263,7 +278,10 @@ def load_saved_plan(path: Path, client, *, server: str, limits: SafetyLimits | N
             f"plan file {path} does not agree with the server's aliases: {exc}; nothing was written. "
             "Run plan again and review the new plan"
         ) from None
-    limits = replace(limits or SafetyLimits(), prune_requested=plan.prune, desired_empty=plan.desired_count == 0)
+    chosen = saved_plan_limits(data.get("limits"), limit_flags or {})
+    limits = SafetyLimits(max_delete_percent=chosen["max_delete_percent"],
+                          max_update_percent=chosen["max_update_percent"],
+                          prune_requested=plan.prune, desired_empty=plan.desired_count == 0)
     return Job(client=client, existing=existing, plan=plan, limits=limits)
 
 

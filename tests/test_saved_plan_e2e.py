@@ -1,5 +1,5 @@
 """apply --plan trusts nothing safety-relevant in the file: each change is checked against the
-live alias list, the counts are derived again, and the limits come from the run, not the file.
+live alias list, the counts are derived again, and the limits come from the run (a file may only lower them).
 
 Every test edits a reviewed plan file as someone with write access to it could, keeping the
 state checksum valid, and expects exit 1 (or 3 for the limits), "nothing was written", and
@@ -188,15 +188,15 @@ def test_a_summary_that_disagrees_with_the_changes_is_refused(cli_run, any_emula
     assert "nothing was written" in result.output
 
 
-def _delete_many(data, guids):
-    """Deletes of six live aliases (their exact before): 7/14 = 50 % undeclared deletes."""
-    for i in range(1, 7):
+def _delete_many(data, guids, count=6):
+    """Deletes of ``count`` live aliases (their exact before): with 6, 7/14 = 50 % undeclared deletes."""
+    for i in range(1, count + 1):
         data["changes"].append({"action": "delete", "reason": "", "after": None, "kind": "undeclared", "before": {
             "alias": f"a{i}", "ip": f"10.0.1.{i}", "mask": 32, "port": 5060, "capture_id": "0", "status": True,
             "guid": guids[f"a{i}"]}})
-    data["summary"]["delete"] += 6
-    data["summary"]["unchanged"] -= 6
-    data["summary"]["desired"] -= 6
+    data["summary"]["delete"] += count
+    data["summary"]["unchanged"] -= count
+    data["summary"]["desired"] -= count
 
 
 def test_limits_written_into_the_file_are_ignored(cli_run, any_emulator, reviewed):
@@ -225,3 +225,33 @@ def test_limit_flags_need_a_saved_plan(cli_run, tmp_path):
                      env={"HOMER_URL": "http://127.0.0.1:9", "HOMER_TOKEN": "t"})
     assert result.exit_code == 64
     assert "go with --plan" in result.output
+
+
+def test_a_file_can_lower_the_limits_it_was_made_with_but_never_raise_them():
+    from homer_sync.sync import saved_plan_limits
+
+    no_flags = {"max_delete_percent": None, "max_update_percent": None}
+    assert saved_plan_limits({"max_delete_percent": 5.0, "max_update_percent": 80.0}, no_flags) == {
+        "max_delete_percent": 5.0, "max_update_percent": 30.0}
+    for broken in (None, [], {"max_delete_percent": "100"}, {"max_delete_percent": True},
+                   {"max_delete_percent": 1e9}, {"max_delete_percent": -1}):
+        assert saved_plan_limits(broken, no_flags) == {"max_delete_percent": 30.0, "max_update_percent": 30.0}
+    flags = {"max_delete_percent": 50.0, "max_update_percent": None}
+    assert saved_plan_limits({"max_delete_percent": 5.0}, flags)["max_delete_percent"] == 50.0
+
+
+def test_a_plan_made_with_a_lower_limit_keeps_it_when_applied(cli_run, any_emulator, tmp_path):
+    """An inventory that asked for 20 % of deletes: a file edited to delete 4 of 14 (29 %, under the
+    30 % default) is still refused, because the plan was made with 20 %."""
+    guids = seed(any_emulator)
+    inventory = tmp_path / "inventory.yaml"
+    inventory.write_text(INVENTORY.replace("  enabled: true\n", "  enabled: true\n  max_delete_percent: 20\n"))
+    plan_file = tmp_path / "reviewed.plan"
+    made = cli_run("plan", inventory, "--out", plan_file, emulator=any_emulator)
+    assert made.exit_code == 0, made.output
+    data = json.loads(plan_file.read_text())
+    assert data["limits"]["max_delete_percent"] == 20
+    _delete_many(data, guids, count=3)
+    result = apply_tampered(cli_run, any_emulator, plan_file, data)
+    assert result.exit_code == 3, result.output
+    assert "28.57% of existing aliases would be deleted, over the 20.00% limit (4/14)" in result.output
