@@ -10,6 +10,7 @@ import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -23,6 +24,9 @@ from homer_sync.errors import (
     InventoryError,
     UnsafePlanError,
 )
+
+if TYPE_CHECKING:
+    from homer_sync.config import ServerConfig
 
 EXIT_CODES_HELP = """\b
 Exit codes:
@@ -55,26 +59,43 @@ class HomerSyncGroup(click.Group):
             code = rv if isinstance(rv, int) else EXIT_OK
         except click.exceptions.Exit as exc:
             code = exc.exit_code
-        except click.UsageError as exc:
-            exc.show()
-            code = EXIT_USAGE
-        except click.Abort:
-            click.echo("Aborted.", err=True)
-            code = EXIT_ERROR
-        except click.ClickException as exc:
-            exc.show()
-            code = exc.exit_code
-        except UnsafePlanError as exc:
-            from homer_sync.render import unsafe_text
-
-            click.echo(unsafe_text(exc.reasons, forced=False), err=True, nl=False)
-            code = exc.exit_code
-        except HomerSyncError as exc:
-            click.echo(f"Error: {exc}", err=True)
-            code = exc.exit_code
+        except REPORTED as exc:
+            code, _ = report_error(exc)
         if standalone_mode:
             sys.exit(code)
         return code
+
+
+REPORTED = (click.ClickException, click.Abort, HomerSyncError)
+
+
+def report_error(exc: BaseException, *, server: str | None = None) -> tuple[int, str]:
+    """Print an error the way every command does and return (exit code, its first line);
+    ``server`` names the server it happened on when a command runs several."""
+    on = f"server {server}: " if server else ""
+    if isinstance(exc, click.UsageError):
+        if server:
+            click.echo(f"Error: {on}{exc.format_message()}", err=True)
+        else:
+            exc.show()
+        return EXIT_USAGE, exc.format_message()
+    if isinstance(exc, click.Abort):
+        click.echo(f"{on}Aborted.", err=True)
+        return EXIT_ERROR, "aborted"
+    if isinstance(exc, click.ClickException):
+        if server:
+            click.echo(f"Error: {on}{exc.format_message()}", err=True)
+        else:
+            exc.show()
+        return exc.exit_code, exc.format_message()
+    if isinstance(exc, UnsafePlanError):
+        from homer_sync.render import unsafe_text
+
+        click.echo(on + unsafe_text(exc.reasons, forced=False), err=True, nl=False)
+        return exc.exit_code, "; ".join(exc.reasons)
+    assert isinstance(exc, HomerSyncError)
+    click.echo(f"Error: {on}{exc}", err=True)
+    return exc.exit_code, str(exc).splitlines()[0]
 
 
 @dataclass
@@ -87,6 +108,9 @@ class App:
     max_aliases: int | None = None
     connection: dict = field(default_factory=dict)
     connection_from_env: frozenset = frozenset()  # keys of ``connection`` set by environment variables
+    config_path: str | None = None  # --config (else HOMER_SYNC_CONFIG, else the XDG default)
+    servers: tuple = ()  # global --server NAME...
+    all_servers: bool = False
 
     def info(self, message: str) -> None:
         if not self.quiet:
@@ -136,7 +160,7 @@ def connection_options(with_env: bool):
     return decorate
 
 
-GLOBAL_KEYS = ("verbose", "quiet", "no_color", "lock_file", "lock_wait", "max_aliases")
+GLOBAL_KEYS = ("verbose", "quiet", "no_color", "lock_file", "lock_wait", "max_aliases", "config_path")
 
 
 def global_option_flags(func):
@@ -152,6 +176,9 @@ def global_option_flags(func):
                      help="Seconds to wait for another run's lock (default 0)."),
         click.option("--max-aliases", type=click.IntRange(min=1), metavar="N",
                      help="Refuse inventories that expand (ip x port) to more than N aliases (default 200,000)."),
+        click.option("--config", "config_path", type=click.Path(dir_okay=False), metavar="FILE",
+                     help="Config file of named servers [env HOMER_SYNC_CONFIG; default "
+                          "$XDG_CONFIG_HOME/homer-sync/config.yaml]."),
     ]
     for option in reversed(options):
         func = option(func)
@@ -190,6 +217,14 @@ def _with_globals(app: App, given: dict) -> App:
     return app
 
 
+def server_options(func):
+    """--server NAME (repeatable) and --all-servers: on the group and on plan, apply and check."""
+    func = click.option("--all-servers", is_flag=True, default=False,
+                        help="Run every server of the config file, one after the other.")(func)
+    return click.option("--server", "servers", multiple=True, metavar="NAME",
+                        help="A server of the config file (repeatable: run each in turn) [env HOMER_SERVER].")(func)
+
+
 def _pop_connection(kwargs: dict) -> dict:
     return {key: kwargs.pop(key, None) for key in CONNECTION_KEYS}
 
@@ -212,9 +247,11 @@ def _from_env(ctx: click.Context) -> frozenset:
              epilog=EXIT_CODES_HELP)
 @click.version_option(__version__, "--version", prog_name="homer-sync")
 @global_option_flags
+@server_options
 @connection_options(with_env=True)
 @click.pass_context
-def cli(ctx, verbose, quiet, no_color, lock_file, lock_wait, max_aliases, **kwargs):
+def cli(ctx, verbose, quiet, no_color, lock_file, lock_wait, max_aliases, config_path, servers, all_servers,
+        **kwargs):
     """Keep the IP aliases of a HOMER SIP-capture server in line with an inventory.
 
     \b
@@ -232,9 +269,10 @@ def cli(ctx, verbose, quiet, no_color, lock_file, lock_wait, max_aliases, **kwar
     Shell completion (bash; zsh_source and fish_source for the others):
       eval "$(_HOMER_SYNC_COMPLETE=bash_source homer-sync)"
     """
-    ctx.obj = _with_globals(App(connection=_pop_connection(kwargs), connection_from_env=_from_env(ctx)),
+    ctx.obj = _with_globals(App(connection=_pop_connection(kwargs), connection_from_env=_from_env(ctx),
+                                servers=tuple(servers), all_servers=all_servers),
                             {"verbose": verbose, "quiet": quiet, "no_color": no_color, "lock_file": lock_file,
-                             "lock_wait": lock_wait, "max_aliases": max_aliases})
+                             "lock_wait": lock_wait, "max_aliases": max_aliases, "config_path": config_path})
 
 
 def _is_tty(stream) -> bool:
@@ -282,16 +320,23 @@ def _open(app: App, paths):
     return draft if draft.source_specs else draft.load()
 
 
-def _settings(app: App, command_level: dict, *, stdin_taken: bool = False):
+def _settings(app: App, command_level: dict, target: Target | None = None, *, stdin_taken: bool = False):
     from homer_sync.api import ConnectionSettings
+    from homer_sync.config import read_secret
     from homer_sync.credentials import check_header_name, check_token, choose_tls, from_options
 
     conn, from_env = _merged_connection(app, command_level)
+    server = target.server if target is not None else None
+    if server is not None:
+        conn = _with_server(app, conn, from_env, server, several=bool(target and target.several))
     if conn.get("password_stdin") and stdin_taken:
         raise click.UsageError("--password-stdin cannot be used with an inventory read from standard input ('-')")
     if not conn.get("url"):
-        raise click.UsageError("no HOMER URL: give --url or set HOMER_URL")
-    credentials, warnings = from_options(conn, from_env, stdin=sys.stdin)
+        if server is not None:
+            raise click.UsageError(f"no HOMER URL for server {server.name!r}: give it a url in the config")
+        raise click.UsageError("no HOMER URL: give --url or set HOMER_URL (or --server NAME of a config file)")
+    credentials, warnings = from_options(conn, from_env, stdin=sys.stdin, server=server,
+                                         read_secret=lambda source: read_secret(source, os.environ))
     for warning in warnings:
         app.warn(warning)
     if credentials.username and not credentials.password and not credentials.token:
@@ -334,13 +379,122 @@ def _ask_password(credentials, url: str, *, stdin_taken: bool):
     return replace(credentials, password=password or None)
 
 
-def _connect(app: App, command_level: dict, *, pool_size: int = 8, stdin_taken: bool = False):
+def _connect(app: App, command_level: dict, target: Target | None = None, *, pool_size: int = 8,
+             stdin_taken: bool = False):
     from dataclasses import replace
 
     from homer_sync.api import connect
 
-    settings = replace(_settings(app, command_level, stdin_taken=stdin_taken), pool_size=pool_size)
+    settings = replace(_settings(app, command_level, target, stdin_taken=stdin_taken), pool_size=pool_size)
     return connect(settings), settings.url
+
+
+# -- several servers ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Target:
+    """The server one run goes to: a server of the config file, or (server None) flags and environment only."""
+
+    server: ServerConfig | None = None
+    several: bool = False  # one of several servers of this command
+
+    @property
+    def name(self) -> str | None:
+        return getattr(self.server, "name", None)
+
+    def path(self, path: Path) -> Path:
+        """A file of this server: with several servers, ``reviewed.plan`` becomes ``reviewed.NAME.plan``."""
+        from homer_sync.runs import per_server_path
+
+        return per_server_path(path, self.name) if self.several and self.name else Path(path)
+
+
+def _url_given(from_env) -> str:
+    return "HOMER_URL" if "url" in from_env else "--url"
+
+
+def _targets(app: App, servers, all_servers: bool, command_level: dict | None = None) -> list[Target]:
+    """The servers a command runs: --server NAME..., --all-servers, HOMER_SERVER; else flags/env only.
+
+    The config file is read only when a server is named, so a broken default config never stops
+    a run that does not use it."""
+    from homer_sync.config import load_config, server_names
+
+    servers = tuple(servers) or app.servers
+    all_servers = all_servers or app.all_servers
+    if servers and all_servers:
+        raise click.UsageError("give --server NAME or --all-servers, not both")
+    if not (servers or all_servers or os.environ.get("HOMER_SERVER")):
+        return [Target()]
+    config = load_config(app.config_path, os.environ)
+    for warning in config.warnings:
+        app.warn(warning)
+    names = server_names(config, servers, all_servers, os.environ)
+    conn, from_env = _merged_connection(app, command_level or {})
+    if len(names) > 1 and conn.get("url"):
+        raise click.UsageError(f"{_url_given(from_env)} would send the run of every server to the same HOMER: "
+                               "unset it, each server's url comes from the config")
+    return [Target(config.server(name), several=len(names) > 1) for name in names]
+
+
+def _single_target(app: App, command: str) -> Target:
+    """The server of a command that talks to one (export, lookup): global --server NAME or HOMER_SERVER."""
+    targets = _targets(app, (), False)
+    if len(targets) > 1:
+        raise click.UsageError(f"{command} talks to one server: give one --server NAME")
+    return targets[0]
+
+
+def _with_server(app: App, conn: dict, from_env, server, *, several: bool) -> dict:
+    """The connection with a config server's settings under the flags and environment variables."""
+    if conn.get("url") and server.url and not several:
+        app.warn(f"{_url_given(from_env)} overrides the url of server {server.name!r} in the config")
+    merged = dict(conn)
+    for key in ("url", "api", "token_header", "timeout", "retries"):
+        if merged.get(key) is None:
+            merged[key] = getattr(server, key)
+    # --insecure (or HOMER_CA_BUNDLE / --ca-bundle) given: the config's trust setting is not used.
+    if merged.get("insecure") is None and merged.get("ca_bundle") is None:
+        merged["ca_bundle"], merged["insecure"] = server.ca_bundle, server.insecure
+    return merged
+
+
+def _inventory_for(target: Target, inventory) -> tuple:
+    """The INVENTORY arguments, else the server's default inventory from the config."""
+    if inventory:
+        return tuple(inventory)
+    if target.server is not None and target.server.inventory:
+        return tuple(target.server.inventory)
+    if target.server is not None:
+        raise click.UsageError(f"give inventory files: server {target.name!r} has no inventory in the config")
+    raise click.UsageError("give inventory files (or --server NAME of a config file with an inventory)")
+
+
+def _each_server(app: App, command: str, targets: list[Target], body, *, fmt: str = "plain") -> int:
+    """Run ``body(target, record)`` for each target in turn; one failure does not stop the others.
+
+    With one target, errors propagate as they always did; with several, each is reported with the
+    server's name, a summary line per server follows, and the exit code is the worst of them."""
+    from homer_sync.render import server_heading, servers_summary
+    from homer_sync.runs import ServerRun, worst_exit_code
+
+    if len(targets) == 1:
+        return body(targets[0], ServerRun(targets[0].name, command))
+    runs = []
+    for target in targets:
+        record = ServerRun(target.name, command, url=getattr(target.server, "url", None))
+        if not app.quiet:
+            click.echo(server_heading(str(target.name), record.url, fmt=fmt), nl=False)
+        try:
+            record.exit_code = body(target, record)
+        except REPORTED as exc:
+            record.exit_code, record.error = report_error(exc, server=target.name)
+        runs.append(record)
+    code = worst_exit_code(run.exit_code for run in runs)
+    if not app.quiet or any(run.failed for run in runs):
+        click.echo(servers_summary(runs, code), err=True, nl=False)
+    return code
 
 
 def _table_color(app: App, fmt: str) -> bool:
@@ -440,45 +594,66 @@ def validate(app: App, inventory, no_resolve, no_sources, show_sources):
         click.echo(line)
 
 
+def _check_one_document(fmt: str, targets: list[Target]) -> None:
+    if fmt == "json" and len(targets) > 1:
+        raise click.UsageError("--output json is one document about one server: run one --server at a time")
+
+
 @cli.command()
-@inventory_argument
+@click.argument("inventory", nargs=-1, type=click.Path(allow_dash=True))
 @click.option("--prune", is_flag=True,
               help="Also delete server aliases the inventory does not declare (within prune.only).")
 @plan_output_option
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 0 when there are no changes, 2 when there are.")
 @click.option("--save", "save", metavar="PLANFILE", type=click.Path(dir_okay=False),
-              help="Save the plan (with a checksum of the server state) for apply --plan.")
+              help="Save the plan (with a checksum of the server state) for apply --plan"
+                   " (with several servers, FILE.NAME per server).")
 @older_name("--out", "--save", "save", type=click.Path(dir_okay=False))
 @click.option("--force", is_flag=True, help="Do not exit 3 when the plan exceeds the safety thresholds.")
+@server_options
 @connection_options(with_env=False)
 @global_options
 @click.pass_obj
-def plan(app: App, inventory, prune, output, detailed_exitcode, save, force, **kwargs):
+def plan(app: App, inventory, prune, output, detailed_exitcode, save, force, servers, all_servers, **kwargs):
     """Show what apply would change. Read only.
 
+    INVENTORY defaults to the server's inventory in the config file (with --server).
+
     \b
-    Example:
+    Examples:
       homer-sync plan inventory.yaml --prune -o markdown > plan.md
       homer-sync plan inventory.yaml --detailed-exitcode --save reviewed.plan
+      homer-sync --config servers.yaml plan --server lab --server prod --detailed-exitcode
     """
-    loaded = _open(app, inventory)
-    client, url = _connect(app, _pop_connection(kwargs), stdin_taken="-" in inventory)
-    run = _sync(app, client, url, prune=prune, force=force)
-    try:
-        job = run.plan(loaded)
-    finally:
-        client.close()
-    _report_warnings(app, job.inventory)
-    _render(job.plan, app, output, {"server": url, "api": client.api_version})
-    forced = run.gate(job)
-    if forced:
-        _say_forced(forced)
-    if save:
-        run.save(job, Path(save))
-        app.info(f"Plan saved to {save}; apply it with: homer-sync apply --plan {save}")
-    if detailed_exitcode and job.plan.has_changes:
-        return EXIT_CHANGES_PENDING
-    return EXIT_OK
+    command_level = _pop_connection(kwargs)
+    targets = _targets(app, servers, all_servers, command_level)
+    _check_one_document(output, targets)
+
+    def one(target: Target, record) -> int:
+        paths = _inventory_for(target, inventory)
+        loaded = _open(app, paths)
+        client, url = _connect(app, command_level, target, stdin_taken="-" in paths)
+        record.url = url
+        run = _sync(app, client, url, prune=prune, force=force)
+        try:
+            job = run.plan(loaded)
+        finally:
+            client.close()
+        record.plan = job.plan
+        _report_warnings(app, job.inventory)
+        _render(job.plan, app, output, {"server": url, "api": client.api_version})
+        forced = run.gate(job)
+        if forced:
+            _say_forced(forced)
+        if save:
+            saved = target.path(Path(save))
+            run.save(job, saved)
+            app.info(f"Plan saved to {saved}; apply it with: homer-sync apply --plan {save}")
+        if detailed_exitcode and job.plan.has_changes:
+            return EXIT_CHANGES_PENDING
+        return EXIT_OK
+
+    return _each_server(app, "plan", targets, one, fmt=_output_format(app, output))
 
 
 def _confirm(app: App, yes: bool, reads_stdin: bool):
@@ -496,8 +671,9 @@ def _confirm(app: App, yes: bool, reads_stdin: bool):
 
 @cli.command()
 @click.argument("inventory", nargs=-1, type=click.Path(allow_dash=True))
-@click.option("--plan", "plan_file", type=click.Path(exists=True, dir_okay=False),
-              help="Apply exactly this saved plan; refuse if the server changed since.")
+@click.option("--plan", "plan_file", type=click.Path(dir_okay=False),
+              help="Apply exactly this saved plan; refuse if the server changed since"
+                   " (with several servers, FILE.NAME per server).")
 @click.option("--prune", is_flag=True,
               help="Also delete server aliases the inventory does not declare (within prune.only).")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation (required when stdin is not a terminal).")
@@ -511,54 +687,75 @@ def _confirm(app: App, yes: bool, reads_stdin: bool):
 @click.option("--max-update-percent", type=click.FloatRange(0, 100), metavar="PERCENT",
               help="With --plan: the update limit (default: 30, or the lower one the plan was made with).")
 @plan_output_option
+@server_options
 @connection_options(with_env=False)
 @global_options
 @click.pass_obj
 def apply(app: App, inventory, plan_file, prune, yes, force, concurrency, backup_dir, max_delete_percent,
-          max_update_percent, output, **kwargs):
+          max_update_percent, output, servers, all_servers, **kwargs):
     """Make HOMER match the inventory: create, update, then delete; verify afterwards.
 
     Before any update or delete the complete alias list is saved as an
     inventory file in the backup directory; `homer-sync apply --prune FILE`
-    restores it.
+    restores it. INVENTORY defaults to the server's inventory in the config
+    file (with --server).
 
     \b
     Examples:
       homer-sync apply inventory.yaml
       homer-sync apply --yes --prune --concurrency 8 inventory.yaml
       homer-sync apply --yes --plan reviewed.plan
+      homer-sync --config servers.yaml apply --all-servers --yes
     """
     if plan_file and inventory:
         raise click.UsageError("give either inventory files or --plan, not both")
     if plan_file and prune:
         raise click.UsageError("--prune has no effect with --plan: the saved plan already says what to delete")
-    if not plan_file and not inventory:
+    command_level = _pop_connection(kwargs)
+    targets = _targets(app, servers, all_servers, command_level)
+    _check_one_document(output, targets)
+    if not plan_file and not inventory and targets[0].server is None:
         raise click.UsageError("give inventory files, or --plan FILE")
     if not plan_file and (max_delete_percent is not None or max_update_percent is not None):
         raise click.UsageError("--max-delete-percent and --max-update-percent go with --plan; an inventory sets "
                                "prune.max_delete_percent and prune.max_update_percent")
     from homer_sync.sync import RunHooks
 
-    loaded = None if plan_file else _open(app, inventory)
-    client, url = _connect(app, _pop_connection(kwargs), pool_size=concurrency, stdin_taken="-" in inventory)
-    run = _sync(app, client, url, prune=prune, force=force, concurrency=concurrency,
-                backup_dir=Path(backup_dir) if backup_dir else _default_backup_dir(),
-                max_delete_percent=max_delete_percent, max_update_percent=max_update_percent)
-    try:
-        with _run_lock(app), InterruptGuard(app) as stop:
-            job = run.load(Path(plan_file)) if plan_file else run.plan(loaded)
-            _report_warnings(app, job.inventory)
-            hooks = RunHooks(confirm=_confirm(app, yes, "-" in inventory), progress=lambda plan: _progress(app, plan),
-                             stop=stop, forced=_say_forced)
-            return _apply_and_report(app, run, job, hooks, _output_format(app, output), url)
-    finally:
-        client.close()
+    def one(target: Target, record) -> int:
+        saved = target.path(Path(plan_file)) if plan_file else None
+        if saved is not None and not saved.is_file():
+            raise click.UsageError(f"plan file {saved} does not exist")
+        paths = () if saved is not None else _inventory_for(target, inventory)
+        loaded = None if saved is not None else _open(app, paths)
+        client, url = _connect(app, command_level, target, pool_size=concurrency, stdin_taken="-" in paths)
+        record.url = url
+        run = _sync(app, client, url, prune=prune, force=force, concurrency=concurrency,
+                    backup_dir=Path(backup_dir) if backup_dir else _default_backup_dir(),
+                    max_delete_percent=max_delete_percent, max_update_percent=max_update_percent)
+        try:
+            with _run_lock(app, target), InterruptGuard(app) as stop:
+                job = run.load(saved) if saved is not None else run.plan(loaded)
+                record.plan = job.plan
+                _report_warnings(app, job.inventory)
+                hooks = RunHooks(confirm=_confirm(app, yes, "-" in paths), progress=lambda plan: _progress(app, plan),
+                                 stop=stop, forced=_say_forced)
+                return _apply_and_report(app, run, job, hooks, _output_format(app, output), url, record)
+        finally:
+            client.close()
+
+    return _each_server(app, "apply", targets, one, fmt=_output_format(app, output))
 
 
-def _run_lock(app: App):
+def _run_lock(app: App, target: Target | None = None):
+    """The run lock; a server of the config file has its own (homer-sync.NAME.lock), so that
+    runs against different servers do not wait for each other."""
     from homer_sync.lock import default_lock_path, run_lock
+    from homer_sync.runs import per_server_path
 
-    return run_lock(Path(app.lock_file) if app.lock_file else default_lock_path(), wait=app.lock_wait)
+    path = Path(app.lock_file) if app.lock_file else default_lock_path()
+    if target is not None and target.name:
+        path = per_server_path(path, target.name)
+    return run_lock(path, wait=app.lock_wait)
 
 
 def _default_backup_dir() -> Path:
@@ -567,7 +764,7 @@ def _default_backup_dir() -> Path:
     return default_lock_path().parent / "backups"
 
 
-def _apply_and_report(app: App, run, job, hooks, fmt: str, url: str) -> int:
+def _apply_and_report(app: App, run, job, hooks, fmt: str, url: str, record=None) -> int:
     from homer_sync.render import failure_lines, render_apply_json, render_apply_result
     from homer_sync.sync import RunOutcome
 
@@ -580,6 +777,8 @@ def _apply_and_report(app: App, run, job, hooks, fmt: str, url: str) -> int:
     finally:
         if fmt == "json":  # one document: the plan, plus what the apply did (null when nothing was applied)
             render_apply_json(job.plan, result.applied if result else None, sys.stdout, context=context)
+    if record is not None:
+        record.applied = result.applied
     if result.outcome is RunOutcome.DECLINED:
         raise click.Abort()
     if result.applied is None:
@@ -670,7 +869,7 @@ def export(app: App, output, source_files, **kwargs):
 
     if source_files:
         return _export_sources(app, source_files, output)
-    client, url = _connect(app, _pop_connection(kwargs))
+    client, url = _connect(app, _pop_connection(kwargs), _single_target(app, "export"))
     try:
         existing = client.list_aliases()
     finally:
@@ -704,30 +903,41 @@ def _export_sources(app: App, paths, fmt: str) -> int:
 
 @cli.command()
 @output_option(["plain", "json"], "plain")
+@server_options
 @connection_options(with_env=False)
 @global_options
 @click.pass_obj
-def check(app: App, output, **kwargs):
+def check(app: App, output, servers, all_servers, **kwargs):
     """Reach the server, log in, report API version, alias count and admin rights.
 
     \b
-    Example:
+    Examples:
       HOMER_URL=https://homer.example.net HOMER_TOKEN=... homer-sync check
+      homer-sync --config servers.yaml check --all-servers
     """
     from homer_sync.render import check_note, check_text
 
-    client, url = _connect(app, _pop_connection(kwargs))
-    try:
-        count = len(client.list_aliases())
-    finally:
-        client.close()
-    info = {"server": url, "api": client.api_version, "auth": client.auth_kind, "admin": client.is_admin,
-            "aliases": count}
-    click.echo(check_text(info, fmt=output), nl=False)
-    note = check_note(info)
-    if note and output != "json":
-        app.info(note)
-    return EXIT_OK
+    command_level = _pop_connection(kwargs)
+    targets = _targets(app, servers, all_servers, command_level)
+    _check_one_document(output, targets)
+
+    def one(target: Target, record) -> int:
+        client, url = _connect(app, command_level, target)
+        record.url = url
+        try:
+            count = len(client.list_aliases())
+        finally:
+            client.close()
+        info = {"server": url, "api": client.api_version, "auth": client.auth_kind, "admin": client.is_admin,
+                "aliases": count}
+        record.check = info
+        click.echo(check_text(info, fmt=output), nl=False)
+        note = check_note(info)
+        if note and output != "json":
+            app.info(note)
+        return EXIT_OK
+
+    return _each_server(app, "check", targets, one)
 
 
 @cli.command()
@@ -756,7 +966,7 @@ def lookup(app: App, ip, port, capture_id, inventory_file, **kwargs):
     if inventory_file:
         aliases = _load(app, [inventory_file]).aliases
     else:
-        client, _ = _connect(app, _pop_connection(kwargs))
+        client, _ = _connect(app, _pop_connection(kwargs), _single_target(app, "lookup"))
         try:
             aliases = client.list_aliases()
         finally:

@@ -83,21 +83,39 @@ def _given(options: Mapping, key: str, from_env: Collection[str]) -> Given | Non
     return Given(value, "--" + key.replace("_", "-"), FLAG)
 
 
-def from_options(options: Mapping, from_env: Collection[str], *, stdin=None) -> tuple[Credentials, list[str]]:
+def _from_config(server, key: str) -> Given | None:
+    """A config server's username, or a placeholder for its password/token (read once it is chosen)."""
+    if server is None:
+        return None
+    if key == "username":
+        return Given(server.username, f"the username of server {server.name!r}", CONFIG) if server.username else None
+    source = getattr(server, key)
+    return Given("", f"{source.describe()} of server {server.name!r}", CONFIG) if source is not None else None
+
+
+def from_options(options: Mapping, from_env: Collection[str], *, stdin=None, server=None,
+                 read_secret=None) -> tuple[Credentials, list[str]]:
     """The credentials the connection options ask for, and warnings about them.
 
     ``options`` holds username, password, password_file, password_stdin, token; ``from_env``
     names the keys whose value came from an environment variable rather than a flag. A
     password file or standard input is read only when no contradiction was found first.
+    ``server`` (a config.ServerConfig) is the farthest layer; its secret is read by
+    ``read_secret(SecretSource)`` only when it is the one chosen.
     """
     flagged = [key for key in PASSWORD_FLAGS if options.get(key) and key not in from_env]
     if len(flagged) > 1:
         raise CredentialsUsageError(f"use only one of {', '.join(PASSWORD_FLAGS[k] for k in flagged)}")
-    token, username = _given(options, "token", from_env), _given(options, "username", from_env)
-    password = _given(options, "password", from_env)
+    token = _given(options, "token", from_env) or _from_config(server, "token")
+    username = _given(options, "username", from_env) or _from_config(server, "username")
+    password = _given(options, "password", from_env) or _from_config(server, "password")
     if flagged and flagged[0] != "password":
         password = Given("", PASSWORD_FLAGS[flagged[0]], FLAG)  # read below, once it is known to be used
     chosen = choose(token=token, username=username, password=password)
+    if chosen.token is not None and token is not None and token.layer == CONFIG:
+        return Credentials(token=read_secret(server.token), token_source=token.name), []
+    if chosen.username is not None and password is not None and password.layer == CONFIG:
+        return Credentials(username=chosen.username, password=read_secret(server.password)), []
     if chosen.token is not None or not flagged or flagged[0] == "password":
         return chosen, []
     warnings = []

@@ -737,3 +737,44 @@ def check_note(info: dict) -> str | None:
     if info["admin"] is False:
         return "note: this user is not an administrator; apply will be refused"
     return None
+
+
+# -- several servers ----------------------------------------------------------------------------------
+
+
+def server_heading(name: str, url: str | None, *, fmt: str = "plain") -> str:
+    """The line before one server's output when a command runs several servers."""
+    where = f" ({_strip_userinfo(url)})" if url else ""
+    if fmt == "markdown":
+        return f"## Server {md_escape(name)}{md_escape(where)}\n\n"
+    return f"=== server {printable(name)}{printable(where)} ===\n"
+
+
+def _server_result(run) -> str:
+    if run.error is not None:
+        what = "refused as unsafe" if run.exit_code == 3 else "failed"
+        return f"{what} (exit {run.exit_code}): {printable(run.error)}"
+    if run.check is not None:
+        admin = {True: "yes", False: "no", None: "unknown"}[run.check["admin"]]
+        return f"ok: api {run.check['api']}, {_plural(run.check['aliases'], 'alias', 'aliases')}, admin {admin}"
+    if run.applied is not None:
+        state = "ok" if run.exit_code == 0 else f"failed (exit {run.exit_code})"
+        return f"{state}: {apply_summary_line(run.applied)}"
+    if run.plan is not None:
+        if run.exit_code not in (0, 2):
+            return f"failed (exit {run.exit_code})"
+        return f"ok (exit {run.exit_code}): {summary_line(run.plan)}"
+    return f"{'ok' if run.exit_code == 0 else 'failed'} (exit {run.exit_code})"
+
+
+def servers_summary(runs, exit_code: int) -> str:
+    """One line per server with its result, after a command ran several servers, and the exit code."""
+    runs = list(runs)
+    failed = [run for run in runs if run.failed]
+    width = max(len(str(run.name)) for run in runs)
+    lines = [f"Summary: {_plural(len(runs), 'server')}, {len(failed)} failed; exit code {exit_code}"
+             " (the worst of the servers': 64 > 1 > 3 > 2 > 0)"]
+    lines += [f"  {printable(run.name):<{width}}  {_server_result(run)}" for run in runs]
+    if failed:
+        lines.append("A failure on one server did not stop the others: every server was run.")
+    return "\n".join(lines) + "\n"
