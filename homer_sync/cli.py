@@ -438,9 +438,9 @@ def _targets(app: App, servers, all_servers: bool, command_level: dict | None = 
     return [Target(config.server(name), several=len(names) > 1) for name in names]
 
 
-def _single_target(app: App, command: str) -> Target:
-    """The server of a command that talks to one (export, lookup): global --server NAME or HOMER_SERVER."""
-    targets = _targets(app, (), False)
+def _single_target(app: App, command: str, servers, all_servers: bool, command_level: dict) -> Target:
+    """The server of a command that talks to one (export, lookup): --server NAME or HOMER_SERVER."""
+    targets = _targets(app, servers, all_servers, command_level)
     if len(targets) > 1:
         raise click.UsageError(f"{command} talks to one server: give one --server NAME")
     return targets[0]
@@ -849,10 +849,11 @@ def _progress(app: App, plan):
 @older_name("--format", "--output", "output", type=click.Choice(["yaml", "json", "csv"]))
 @click.option("--from-sources", "source_files", multiple=True, type=click.Path(allow_dash=True),
               help="Instead of the server: the aliases the sources of this inventory declare (repeatable).")
+@server_options
 @connection_options(with_env=False)
 @global_options
 @click.pass_obj
-def export(app: App, output, source_files, **kwargs):
+def export(app: App, output, source_files, servers, all_servers, **kwargs):
     """Print the server's aliases as an inventory (exporting then applying it is a no-op).
 
     With --from-sources, print what an inventory's sources (NetBox, DNS, ...)
@@ -869,7 +870,8 @@ def export(app: App, output, source_files, **kwargs):
 
     if source_files:
         return _export_sources(app, source_files, output)
-    client, url = _connect(app, _pop_connection(kwargs), _single_target(app, "export"))
+    command_level = _pop_connection(kwargs)
+    client, url = _connect(app, command_level, _single_target(app, "export", servers, all_servers, command_level))
     try:
         existing = client.list_aliases()
     finally:
@@ -947,10 +949,11 @@ def check(app: App, output, servers, all_servers, **kwargs):
 @click.option("--capture-id", default="0", show_default=True)
 @click.option("--inventory", "inventory_file", type=click.Path(allow_dash=True),
               help="Look up in an inventory file instead of the live server.")
+@server_options
 @connection_options(with_env=False)
 @global_options
 @click.pass_obj
-def lookup(app: App, ip, port, capture_id, inventory_file, **kwargs):
+def lookup(app: App, ip, port, capture_id, inventory_file, servers, all_servers, **kwargs):
     """Which alias HOMER would show for IP: the winner's name first, then why.
 
     Exit 1 when no alias applies.
@@ -966,7 +969,9 @@ def lookup(app: App, ip, port, capture_id, inventory_file, **kwargs):
     if inventory_file:
         aliases = _load(app, [inventory_file]).aliases
     else:
-        client, _ = _connect(app, _pop_connection(kwargs), _single_target(app, "lookup"))
+        command_level = _pop_connection(kwargs)
+        target = _single_target(app, "lookup", servers, all_servers, command_level)
+        client, _ = _connect(app, command_level, target)
         try:
             aliases = client.list_aliases()
         finally:

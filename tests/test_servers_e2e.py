@@ -190,3 +190,19 @@ def test_the_readme_config_example_is_valid(tmp_path):
     config = parse_config(block, path=str(tmp_path / "config.yaml"))
     assert sorted(config.servers) == ["lab", "prod"]
     assert config.server("lab").inventory == (str(tmp_path / "inventories/lab.yaml"),)
+
+
+def test_export_and_lookup_talk_to_one_named_server(site, homers, tmp_path):
+    lab, prod = homers
+    prod.seed([{"alias": "prod-sbc", "ip": "10.2.0.1", "port": 5060, "mask": 32, "captureID": "0",
+                "status": True}])
+    exported = invoke(tmp_path, "--config", site, "export", "--server", "prod")
+    assert exported.exit_code == EXIT_OK, exported.output
+    assert f"from {prod.url}: 1 aliases" in exported.stdout and "prod-sbc" in exported.stdout
+    found = invoke(tmp_path, "--config", site, "--server", "prod", "lookup", "10.2.0.1", "--port", "5060")
+    assert found.exit_code == EXIT_OK, found.output
+    assert found.stdout.splitlines()[0] == "prod-sbc"
+    several = invoke(tmp_path, "--config", site, "export", "--all-servers")
+    assert several.exit_code == EXIT_USAGE
+    assert "export talks to one server: give one --server NAME" in several.stderr
+    assert lab.request_log == []
