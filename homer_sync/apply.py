@@ -13,10 +13,20 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import timezone
 from enum import Enum
 from pathlib import Path
 
+from homer_sync.backups import (
+    DEFAULT_KEEP,
+    STAMP_FORMAT,
+    Clock,
+    backup_file_path,
+    prune_backups,
+    server_key,
+    server_url,
+    utc_now,
+)
 from homer_sync.errors import (
     AliasNotFoundError,
     AmbiguousWriteError,
@@ -70,6 +80,7 @@ class ApplyResult:
     not_started: list[Change] = field(default_factory=list)
     verify_problems: list[str] = field(default_factory=list)
     backup_path: Path | None = None
+    pruned_backups: list[Path] = field(default_factory=list)  # this server's old backups removed (--keep-backups)
     interrupted: bool = False
 
     @property
@@ -92,21 +103,27 @@ class ApplyResult:
 Progress = Callable[[ChangeOutcome], None]
 
 
-def write_backup(existing: Sequence[Alias], backup_dir: Path, *, server_label: str, dump: Callable) -> Path:
+def write_backup(existing: Sequence[Alias], backup_dir: Path, *, server_label: str, dump: Callable,
+                 server_name: str | None = None, clock: Clock = utc_now) -> Path:
     """Write the complete pre-apply alias list as an inventory that restores it.
 
     ``dump`` is inventory.dump_inventory, passed in so that this module does not
-    depend on the YAML library.
+    depend on the YAML library. The file is named after the server (backups.server_key) and the
+    time ``clock`` gives; its ``backup:`` block records the server it came from.
     """
     backup_dir = Path(backup_dir)
     _make_private_dirs(backup_dir)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
-    path = backup_dir / f"homer-aliases-{stamp}.yaml"
+    when = clock()
+    path = backup_file_path(backup_dir, server_key(server_label, server_name), when)
+    stamp = when.astimezone(timezone.utc).strftime(STAMP_FORMAT)
+    url = server_url(server_label)
+    named = f" (server {server_name})" if server_name else ""
     header = (
-        f"homer-sync backup of {server_label}, {len(existing)} aliases, taken {stamp} before an apply.\n"
+        f"homer-sync backup of {url}{named}, {len(existing)} aliases, taken {stamp} before an apply.\n"
         f"Restore with: homer-sync apply --prune {path.name}"
     )
-    text = dump(existing, "yaml", header=header)
+    origin = {"server": url, **({"name": server_name} if server_name else {}), "taken": stamp}
+    text = dump(existing, "yaml", header=header, backup=origin)
     # Owner-only from the first byte (the aliases describe the network), never over an existing file.
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
@@ -244,6 +261,9 @@ def apply_plan(
     concurrency: int = 4,
     backup_dir: Path | None = None,
     server_label: str = "HOMER",
+    server_name: str | None = None,
+    keep_backups: int = DEFAULT_KEEP,
+    clock: Clock = utc_now,
     dump: Callable | None = None,
     progress: Progress | None = None,
     stop: threading.Event | None = None,
@@ -254,7 +274,9 @@ def apply_plan(
     stop = stop or threading.Event()
     result = ApplyResult()
     if backup_dir is not None and dump is not None and (plan.updates or plan.deletes):
-        result.backup_path = write_backup(existing, backup_dir, server_label=server_label, dump=dump)
+        result.backup_path = write_backup(existing, backup_dir, server_label=server_label, dump=dump,
+                                          server_name=server_name, clock=clock)
+        result.pruned_backups = prune_backups(backup_dir, server_key(server_label, server_name), keep_backups)
 
     halt = threading.Event()
     first = list(plan.creates) + list(plan.updates)

@@ -625,6 +625,8 @@ def plan(app: App, inventory, prune, output, detailed_exitcode, save, force, ser
       homer-sync plan inventory.yaml --detailed-exitcode --save reviewed.plan
       homer-sync --config servers.yaml plan --server lab --server prod --detailed-exitcode
     """
+    from homer_sync.sync import backup_of_other_server
+
     command_level = _pop_connection(kwargs)
     targets = _targets(app, servers, all_servers, command_level)
     _check_one_document(output, targets)
@@ -641,6 +643,9 @@ def plan(app: App, inventory, prune, output, detailed_exitcode, save, force, ser
             client.close()
         record.plan = job.plan
         _report_warnings(app, job.inventory)
+        for origin in backup_of_other_server(job.inventory, url):
+            app.warn(f"{origin.source} is a backup of {origin.server}, not of this server: apply will refuse it "
+                     "without --allow-other-server")
         _render(job.plan, app, output, {"server": url, "api": client.api_version})
         forced = run.gate(job)
         if forced:
@@ -682,6 +687,10 @@ def _confirm(app: App, yes: bool, reads_stdin: bool):
               help="Writes in flight at once.")
 @click.option("--backup-dir", type=click.Path(file_okay=False),
               help="Where the pre-apply backup goes (default $XDG_STATE_HOME/homer-sync/backups).")
+@click.option("--keep-backups", type=click.IntRange(min=0), default=100, show_default=True, metavar="N",
+              help="Backups of this server kept after a new one, the oldest removed first (0: keep all).")
+@click.option("--allow-other-server", is_flag=True,
+              help="Apply a backup file taken from another HOMER server (refused by default).")
 @click.option("--max-delete-percent", type=click.FloatRange(0, 100), metavar="PERCENT",
               help="With --plan: the delete limit (default: 30, or the lower one the plan was made with).")
 @click.option("--max-update-percent", type=click.FloatRange(0, 100), metavar="PERCENT",
@@ -691,8 +700,8 @@ def _confirm(app: App, yes: bool, reads_stdin: bool):
 @connection_options(with_env=False)
 @global_options
 @click.pass_obj
-def apply(app: App, inventory, plan_file, prune, yes, force, concurrency, backup_dir, max_delete_percent,
-          max_update_percent, output, servers, all_servers, **kwargs):
+def apply(app: App, inventory, plan_file, prune, yes, force, concurrency, backup_dir, keep_backups, allow_other_server,
+          max_delete_percent, max_update_percent, output, servers, all_servers, **kwargs):
     """Make HOMER match the inventory: create, update, then delete; verify afterwards.
 
     Before any update or delete the complete alias list is saved as an
@@ -706,6 +715,8 @@ def apply(app: App, inventory, plan_file, prune, yes, force, concurrency, backup
       homer-sync apply --yes --prune --concurrency 8 inventory.yaml
       homer-sync apply --yes --plan reviewed.plan
       homer-sync --config servers.yaml apply --all-servers --yes
+      homer-sync apply --yes --keep-backups 30 inventory.yaml
+      homer-sync apply --prune --allow-other-server lab-backup.yaml   # restore lab's aliases here
     """
     if plan_file and inventory:
         raise click.UsageError("give either inventory files or --plan, not both")
@@ -731,7 +742,8 @@ def apply(app: App, inventory, plan_file, prune, yes, force, concurrency, backup
         record.url = url
         run = _sync(app, client, url, prune=prune, force=force, concurrency=concurrency,
                     backup_dir=Path(backup_dir) if backup_dir else _default_backup_dir(),
-                    max_delete_percent=max_delete_percent, max_update_percent=max_update_percent)
+                    max_delete_percent=max_delete_percent, max_update_percent=max_update_percent,
+                    server_name=target.name, keep_backups=keep_backups, allow_other_server=allow_other_server)
         try:
             with _run_lock(app, target), InterruptGuard(app) as stop:
                 job = run.load(saved) if saved is not None else run.plan(loaded)
@@ -787,6 +799,9 @@ def _apply_and_report(app: App, run, job, hooks, fmt: str, url: str, record=None
         render_apply_result(result.applied, sys.stdout, fmt=fmt, color=_table_color(app, fmt))
     if result.applied.backup_path:
         app.info(f"Backup of the previous aliases: {result.applied.backup_path}")
+    if result.applied.pruned_backups:
+        app.info(f"Removed the {len(result.applied.pruned_backups)} oldest backup(s) of this server "
+                 "(--keep-backups)")
     for line in failure_lines(result.applied):
         click.echo(line, err=True)
     return EXIT_OK if result.ok else EXIT_ERROR

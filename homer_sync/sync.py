@@ -23,6 +23,7 @@ from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from homer_sync.backups import DEFAULT_KEEP, Clock, same_server, server_url, utc_now
 from homer_sync.errors import HomerSyncError, StalePlanError
 from homer_sync.model import Alias
 
@@ -51,6 +52,10 @@ class RunOptions:
     concurrency: int = 4
     backup_dir: Path | None = None  # None: no backup (the CLI always gives one)
     server: str = "HOMER"  # how the server is named in backups and saved plans (its URL)
+    server_name: str | None = None  # its name in the config file, if it has one (backup names)
+    keep_backups: int = DEFAULT_KEEP  # this server's backups kept after a new one (0: all)
+    allow_other_server: bool = False  # apply a backup taken from another server
+    clock: Clock = utc_now  # when a backup is taken (its name, its header)
     # The limits apply --plan checks a saved plan against (None: the defaults); a plan file's own are ignored.
     max_delete_percent: float | None = None
     max_update_percent: float | None = None
@@ -124,6 +129,8 @@ class Sync:
         from homer_sync.inventory import dump_inventory
 
         hooks = hooks or RunHooks()
+        if not self.options.allow_other_server:
+            refuse_other_server(job.inventory, self.options.server)
         forced = self.gate(job)
         if forced:
             hooks.forced(forced)
@@ -141,12 +148,36 @@ class Sync:
                 concurrency=self.options.concurrency,
                 backup_dir=self.options.backup_dir,
                 server_label=self.options.server,
+                server_name=self.options.server_name,
+                keep_backups=self.options.keep_backups,
+                clock=self.options.clock,
                 dump=dump_inventory,
                 progress=progress,
                 stop=hooks.stop,
                 declared=job.inventory.aliases if job.inventory is not None else (),
             )
         return RunResult(job, RunOutcome.APPLIED, forced, applied)
+
+
+class OtherServerError(HomerSyncError):
+    """A backup of one server applied to another: refused, nothing written (exit 1)."""
+
+
+def backup_of_other_server(inventory, server: str) -> list:
+    """The backup: blocks of ``inventory`` that name a server other than ``server`` (its URL)."""
+    return [origin for origin in getattr(inventory, "backup_of", ()) if not same_server(origin.server, server)]
+
+
+def refuse_other_server(inventory, server: str) -> None:
+    """Restoring lab's backup into prod (an unset HOMER_URL, a wrong --server) is refused before any write."""
+    others = backup_of_other_server(inventory, server)
+    if others:
+        origin = others[0]
+        named = f" (server {origin.name})" if origin.name else ""
+        raise OtherServerError(
+            f"{origin.source} is a backup of {origin.server}{named}, not of {server_url(server)}: applying it here "
+            "would make this HOMER a copy of the other one; nothing was written. "
+            "Give --allow-other-server to apply it to this server anyway")
 
 
 def reject_owner_on_v3(prune_config, client) -> None:

@@ -16,7 +16,7 @@ How the README's examples are run — the rules are all here, none is implicit:
      an inline ``HOMER_TOKEN=...`` becomes a token it issued;
    - an absolute path becomes the file of the same name in the working directory (a temporary
      directory holding ``inventory.yaml``, a copy of the example inventory, and ``password``);
-   - ``~`` is the test's HOME; a backup file name (``homer-aliases-<time>.yaml``) becomes the
+   - ``~`` is the test's HOME; a backup file name (``homer-aliases-<server>-<time>.yaml``) becomes the
      newest backup an earlier command wrote;
    - ``> FILE`` writes the command's standard output to FILE; ``< FILE`` reads it as input;
    - ``eval "$(... homer-sync)"`` and ``_HOMER_SYNC_COMPLETE=... homer-sync`` generate click's
@@ -157,7 +157,7 @@ class Session:
     def path(self, value: str) -> str:
         if value.startswith("~"):
             value = str(self.home) + value[1:]
-        if re.search(r"homer-aliases-[\dT.Z]+\.yaml$", value) and not Path(value).exists():
+        if re.search(r"homer-aliases-(\S+-)?\d{8}T[\d.]+Z\.yaml$", value) and not Path(value).exists():
             return self.backup()
         if value.startswith("/") and not value.startswith(str(self.home)):
             return str(self.workdir / Path(value).name)

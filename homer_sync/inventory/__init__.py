@@ -30,13 +30,15 @@ from .entries import Entry
 from .keys import key_line
 from .lint import name_warnings, overlap_warnings
 from .merge import DEFAULT_MAX_ALIASES, expand
+from .origin import BACKUP_KEY, BackupOrigin, parse_origin
 from .problems import FileProblems, Problem
 from .prune import OWNER_TAGS, PruneConfig
 from .resolve import Resolver, parse_resolver, resolve_all, system_resolver
 from .sources import Collected, SourceFailure, SourceSpec, collect_sources, default_context, source_entries
 
 __all__ = [
-    "CSV_COLUMNS", "DEFAULT_MAX_ALIASES", "OWNER_TAGS", "VERSION", "Collected", "Inventory", "InventoryDraft",
+    "BackupOrigin", "CSV_COLUMNS", "DEFAULT_MAX_ALIASES", "OWNER_TAGS", "VERSION", "Collected", "Inventory",
+    "InventoryDraft",
     "Problem", "PruneConfig", "Resolver", "SourceFailure", "dump_collected", "dump_inventory", "load_inventory",
     "open_inventory", "system_resolver",
 ]
@@ -50,6 +52,7 @@ class Inventory:
     sources: tuple[str, ...]  # the files read
     unresolved_hosts: tuple[str, ...] = ()
     collected: tuple[Collected, ...] = ()  # what each inventory source yielded, in declaration order
+    backup_of: tuple[BackupOrigin, ...] = ()  # the servers the backup files among the files came from
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,7 @@ class InventoryDraft:
     on_request: Callable | None = field(default=None, compare=False)  # the -v hook for sources' HTTP requests
     max_aliases: int = DEFAULT_MAX_ALIASES  # more after expansion (ip x port) is a problem, found before any is made
     resolver: Resolver | None = field(default=None, compare=False)  # the files' resolver: block (None: the system's)
+    backup_of: tuple[BackupOrigin, ...] = ()  # the backup: blocks of the files (origin.py)
 
     def collect(self, *, environ=None, on_request=None, resolver: Resolver | None = None) -> list[Collected]:
         """Read every source at once (network, files, programs); raises SourceFailure."""
@@ -95,6 +99,7 @@ class InventoryDraft:
             sources=self.files,
             unresolved_hosts=() if resolve_hosts else tuple(sorted(hosts)),
             collected=tuple(collected),
+            backup_of=self.backup_of,
         )
 
     def load(self, *, resolve_hosts: bool = True, resolver: Resolver | None = None, collect_sources: bool = True,
@@ -143,6 +148,7 @@ def open_inventory(paths: Iterable[str] | str, *, stdin=None, resolve_hosts: boo
     entries: list[Entry] = []
     stdin_cache: list[str] = []
     specs: list[SourceSpec] = []
+    origins: list[BackupOrigin] = []
     prune = prune_origin = None
     dns = dns_origin = None
     for path in paths:
@@ -168,6 +174,10 @@ def open_inventory(paths: Iterable[str] | str, *, stdin=None, resolve_hosts: boo
         file_entries, file_prune, prune_line, file_specs = parse_document(f, doc, base_dir)
         entries.extend(file_entries)
         specs.extend(file_specs)
+        if isinstance(doc, dict) and BACKUP_KEY in doc:
+            origin = parse_origin(f, doc[BACKUP_KEY], key_line(doc, BACKUP_KEY))
+            if origin is not None:
+                origins.append(origin)
         if isinstance(doc, dict) and "resolver" in doc:
             line = key_line(doc, "resolver")
             file_dns = parse_resolver(f, doc["resolver"], line)
@@ -194,7 +204,7 @@ def open_inventory(paths: Iterable[str] | str, *, stdin=None, resolve_hosts: boo
     if owned:
         prune = replace(prune, owned=owned)
     return InventoryDraft(entries=tuple(entries), prune=prune, files=tuple(sources), source_specs=tuple(specs),
-                          max_aliases=max_aliases, resolver=dns)
+                          max_aliases=max_aliases, resolver=dns, backup_of=tuple(origins))
 
 
 def _read(path: str, stdin, stdin_cache: list, f: FileProblems) -> str | None:

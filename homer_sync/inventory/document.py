@@ -1,6 +1,7 @@
 """The top level of a YAML/JSON inventory: version, defaults, aliases, sources and prune.
 
-(``resolver`` is read by the loader, which keeps one for all the files.)
+(``resolver`` is read by the loader, which keeps one for all the files, and so is ``backup``:
+see origin.py.)
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from .prune import PruneConfig, parse_prune
 from .sources import SourceSpec, parse_sources
 
 VERSION = 1
-TOP_KEYS = ("version", EXACT_KEY, "defaults", "aliases", "sources", "prune", "resolver")
+TOP_KEYS = ("version", EXACT_KEY, "backup", "defaults", "aliases", "sources", "prune", "resolver")
 NOTHING: tuple[list[Entry], None, None, list[SourceSpec]] = ([], None, None, [])
 
 

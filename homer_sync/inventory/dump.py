@@ -19,6 +19,7 @@ from ..model import TAG_FIELDS, Alias, max_mask, sort_key
 from .csvsource import CSV_COLUMNS, EXACT_MARK
 from .document import VERSION
 from .exact import EXACT_KEY
+from .origin import BACKUP_KEY
 from .prune import PruneConfig
 
 _PLAIN = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_.@&/+:-]*[A-Za-z0-9_./+-])?")
@@ -109,7 +110,8 @@ def _prune_dict(prune: PruneConfig) -> dict:
     return data
 
 
-def dump_inventory(aliases, fmt: str = "yaml", *, prune: PruneConfig | None = None, header: str | None = None) -> str:
+def dump_inventory(aliases, fmt: str = "yaml", *, prune: PruneConfig | None = None, header: str | None = None,
+                   backup: dict | None = None) -> str:
     """Write aliases as an inventory file (yaml, json or csv) that loads back identically.
 
     Aliases sharing an identity appear once (the first in model.sort_key
@@ -142,7 +144,10 @@ def dump_inventory(aliases, fmt: str = "yaml", *, prune: PruneConfig | None = No
             (quoted if any("\r" in str(cell) for cell in row) else writer).writerow(row)
         return buffer.getvalue()
     records = [_record(a) for a in items]
-    doc: dict = {"version": VERSION, EXACT_KEY: True, "aliases": records}
+    doc: dict = {"version": VERSION, EXACT_KEY: True}
+    if backup is not None:  # which server a backup came from (inventory/origin.py reads it)
+        doc[BACKUP_KEY] = dict(backup)
+    doc["aliases"] = records
     if prune is not None:
         doc["prune"] = _prune_dict(prune)
     if fmt == "json":
@@ -151,6 +156,8 @@ def dump_inventory(aliases, fmt: str = "yaml", *, prune: PruneConfig | None = No
     if not records:
         out.append(f"version: {VERSION}")
         out.append(f"{EXACT_KEY}: true")
+        if backup is not None:
+            _yaml_lines({BACKUP_KEY: doc[BACKUP_KEY]}, "", out)
         out.append("aliases: []")
         if prune is not None:
             _yaml_lines({"prune": doc["prune"]}, "", out)
