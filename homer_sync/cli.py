@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import sys
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -67,6 +69,19 @@ class HomerSyncGroup(click.Group):
 
 
 REPORTED = (click.ClickException, click.Abort, HomerSyncError)
+
+
+def exit_code_of(exc: BaseException) -> tuple[int, str]:
+    """(exit code, first line of the message) of an error, without printing it."""
+    if isinstance(exc, click.UsageError):
+        return EXIT_USAGE, exc.format_message()
+    if isinstance(exc, click.ClickException):
+        return exc.exit_code, exc.format_message()
+    if isinstance(exc, UnsafePlanError):
+        return exc.exit_code, "; ".join(exc.reasons)
+    if isinstance(exc, HomerSyncError):
+        return exc.exit_code, str(exc).splitlines()[0]
+    return EXIT_ERROR, "aborted" if isinstance(exc, click.Abort) else "interrupted"
 
 
 def report_error(exc: BaseException, *, server: str | None = None) -> tuple[int, str]:
@@ -380,12 +395,15 @@ def _ask_password(credentials, url: str, *, stdin_taken: bool):
 
 
 def _connect(app: App, command_level: dict, target: Target | None = None, *, pool_size: int = 8,
-             stdin_taken: bool = False):
+             stdin_taken: bool = False, record=None):
+    """(client, URL); ``record`` (a runs.ServerRun) learns the URL before the first request."""
     from dataclasses import replace
 
     from homer_sync.api import connect
 
     settings = replace(_settings(app, command_level, target, stdin_taken=stdin_taken), pool_size=pool_size)
+    if record is not None:
+        record.url = settings.url
     return connect(settings), settings.url
 
 
@@ -471,30 +489,79 @@ def _inventory_for(target: Target, inventory) -> tuple:
     raise click.UsageError("give inventory files (or --server NAME of a config file with an inventory)")
 
 
-def _each_server(app: App, command: str, targets: list[Target], body, *, fmt: str = "plain") -> int:
+def _each_server(app: App, command: str, targets: list[Target], body, *, fmt: str = "plain",
+                 metrics_file: str | None = None) -> int:
     """Run ``body(target, record)`` for each target in turn; one failure does not stop the others.
 
     With one target, errors propagate as they always did; with several, each is reported with the
-    server's name, a summary line per server follows, and the exit code is the worst of them."""
+    server's name, a summary line per server follows, and the exit code is the worst of them.
+    Each run is timed, and ``metrics_file`` is written afterwards, whatever happened."""
     from homer_sync.render import server_heading, servers_summary
     from homer_sync.runs import ServerRun, worst_exit_code
 
-    if len(targets) == 1:
-        return body(targets[0], ServerRun(targets[0].name, command))
-    runs = []
+    single = len(targets) == 1
+    runs: list[ServerRun] = []
+    pending: BaseException | None = None  # an error of a single server, or an interruption: raised at the end
     for target in targets:
         record = ServerRun(target.name, command, url=getattr(target.server, "url", None))
-        if not app.quiet:
+        if not single and not app.quiet:
             click.echo(server_heading(str(target.name), record.url, fmt=fmt), nl=False)
+        started = CLOCKS.monotonic()
         try:
             record.exit_code = body(target, record)
         except REPORTED as exc:
-            record.exit_code, record.error = report_error(exc, server=target.name)
+            if single:
+                (record.exit_code, record.error), pending = exit_code_of(exc), exc
+            else:
+                record.exit_code, record.error = report_error(exc, server=target.name)
+        except BaseException as exc:  # Ctrl-C, SIGTERM: no further server; metrics still written
+            (record.exit_code, record.error), pending = exit_code_of(exc), exc
+        finally:
+            record.duration_seconds = CLOCKS.monotonic() - started
+            record.finished_at = CLOCKS.wall()
         runs.append(record)
+        if pending is not None and not isinstance(pending, REPORTED):
+            break
     code = worst_exit_code(run.exit_code for run in runs)
-    if not app.quiet or any(run.failed for run in runs):
+    if metrics_file and not _write_metrics(metrics_file, runs):
+        code = worst_exit_code([code, EXIT_ERROR])
+    if pending is not None:
+        raise pending
+    if not single and (not app.quiet or any(run.failed for run in runs)):
         click.echo(servers_summary(runs, code), err=True, nl=False)
     return code
+
+
+@dataclass(frozen=True)
+class Clocks:
+    """Where the time of a run comes from (tests replace them): the wall clock for "when", a
+    monotonic one for "how long"."""
+
+    wall: Callable[[], float] = time.time
+    monotonic: Callable[[], float] = time.monotonic
+
+
+CLOCKS = Clocks()
+
+
+def _write_metrics(path: str, runs) -> bool:
+    """Write the runs' metrics file; on failure one error line, and False."""
+    from homer_sync.metrics import read_previous_successes, render_metrics, write_metrics_file
+    from homer_sync.runs import run_metrics
+
+    previous = read_previous_successes(path)
+    try:
+        write_metrics_file(path, render_metrics(run_metrics(run, previous) for run in runs))
+    except HomerSyncError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        return False
+    return True
+
+
+metrics_option = click.option(
+    "--metrics-file", type=click.Path(dir_okay=False), metavar="PATH",
+    help="After the run, write Prometheus metrics (one set per server) to PATH, atomically, also when it fails;"
+         " for node_exporter's textfile collector.")
 
 
 def _table_color(app: App, fmt: str) -> bool:
@@ -611,10 +678,12 @@ def _check_one_document(fmt: str, targets: list[Target]) -> None:
 @older_name("--out", "--save", "save", type=click.Path(dir_okay=False))
 @click.option("--force", is_flag=True, help="Do not exit 3 when the plan exceeds the safety thresholds.")
 @server_options
+@metrics_option
 @connection_options(with_env=False)
 @global_options
 @click.pass_obj
-def plan(app: App, inventory, prune, output, detailed_exitcode, save, force, servers, all_servers, **kwargs):
+def plan(app: App, inventory, prune, output, detailed_exitcode, save, force, servers, all_servers, metrics_file,
+         **kwargs):
     """Show what apply would change. Read only.
 
     INVENTORY defaults to the server's inventory in the config file (with --server).
@@ -624,6 +693,7 @@ def plan(app: App, inventory, prune, output, detailed_exitcode, save, force, ser
       homer-sync plan inventory.yaml --prune -o markdown > plan.md
       homer-sync plan inventory.yaml --detailed-exitcode --save reviewed.plan
       homer-sync --config servers.yaml plan --server lab --server prod --detailed-exitcode
+      homer-sync plan inventory.yaml --detailed-exitcode --metrics-file /var/lib/node_exporter/textfile/hs.prom
     """
     from homer_sync.sync import backup_of_other_server
 
@@ -634,8 +704,7 @@ def plan(app: App, inventory, prune, output, detailed_exitcode, save, force, ser
     def one(target: Target, record) -> int:
         paths = _inventory_for(target, inventory)
         loaded = _open(app, paths)
-        client, url = _connect(app, command_level, target, stdin_taken="-" in paths)
-        record.url = url
+        client, url = _connect(app, command_level, target, stdin_taken="-" in paths, record=record)
         run = _sync(app, client, url, prune=prune, force=force)
         try:
             job = run.plan(loaded)
@@ -658,7 +727,7 @@ def plan(app: App, inventory, prune, output, detailed_exitcode, save, force, ser
             return EXIT_CHANGES_PENDING
         return EXIT_OK
 
-    return _each_server(app, "plan", targets, one, fmt=_output_format(app, output))
+    return _each_server(app, "plan", targets, one, fmt=_output_format(app, output), metrics_file=metrics_file)
 
 
 def _confirm(app: App, yes: bool, reads_stdin: bool):
@@ -697,11 +766,12 @@ def _confirm(app: App, yes: bool, reads_stdin: bool):
               help="With --plan: the update limit (default: 30, or the lower one the plan was made with).")
 @plan_output_option
 @server_options
+@metrics_option
 @connection_options(with_env=False)
 @global_options
 @click.pass_obj
 def apply(app: App, inventory, plan_file, prune, yes, force, concurrency, backup_dir, keep_backups, allow_other_server,
-          max_delete_percent, max_update_percent, output, servers, all_servers, **kwargs):
+          max_delete_percent, max_update_percent, output, servers, all_servers, metrics_file, **kwargs):
     """Make HOMER match the inventory: create, update, then delete; verify afterwards.
 
     Before any update or delete the complete alias list is saved as an
@@ -716,6 +786,7 @@ def apply(app: App, inventory, plan_file, prune, yes, force, concurrency, backup
       homer-sync apply --yes --plan reviewed.plan
       homer-sync --config servers.yaml apply --all-servers --yes
       homer-sync apply --yes --keep-backups 30 inventory.yaml
+      homer-sync -q apply --yes --metrics-file /var/lib/node_exporter/textfile/homer_sync.prom inventory.yaml
       homer-sync apply --prune --allow-other-server lab-backup.yaml   # restore lab's aliases here
     """
     if plan_file and inventory:
@@ -738,8 +809,8 @@ def apply(app: App, inventory, plan_file, prune, yes, force, concurrency, backup
             raise click.UsageError(f"plan file {saved} does not exist")
         paths = () if saved is not None else _inventory_for(target, inventory)
         loaded = None if saved is not None else _open(app, paths)
-        client, url = _connect(app, command_level, target, pool_size=concurrency, stdin_taken="-" in paths)
-        record.url = url
+        client, url = _connect(app, command_level, target, pool_size=concurrency, stdin_taken="-" in paths,
+                               record=record)
         run = _sync(app, client, url, prune=prune, force=force, concurrency=concurrency,
                     backup_dir=Path(backup_dir) if backup_dir else _default_backup_dir(),
                     max_delete_percent=max_delete_percent, max_update_percent=max_update_percent,
@@ -755,7 +826,7 @@ def apply(app: App, inventory, plan_file, prune, yes, force, concurrency, backup
         finally:
             client.close()
 
-    return _each_server(app, "apply", targets, one, fmt=_output_format(app, output))
+    return _each_server(app, "apply", targets, one, fmt=_output_format(app, output), metrics_file=metrics_file)
 
 
 def _run_lock(app: App, target: Target | None = None):
@@ -921,16 +992,17 @@ def _export_sources(app: App, paths, fmt: str) -> int:
 @cli.command()
 @output_option(["plain", "json"], "plain")
 @server_options
+@metrics_option
 @connection_options(with_env=False)
 @global_options
 @click.pass_obj
-def check(app: App, output, servers, all_servers, **kwargs):
+def check(app: App, output, servers, all_servers, metrics_file, **kwargs):
     """Reach the server, log in, report API version, alias count and admin rights.
 
     \b
     Examples:
       HOMER_URL=https://homer.example.net HOMER_TOKEN=... homer-sync check
-      homer-sync --config servers.yaml check --all-servers
+      homer-sync --config servers.yaml check --all-servers --metrics-file /var/lib/node_exporter/textfile/hs.prom
     """
     from homer_sync.render import check_note, check_text
 
@@ -939,8 +1011,7 @@ def check(app: App, output, servers, all_servers, **kwargs):
     _check_one_document(output, targets)
 
     def one(target: Target, record) -> int:
-        client, url = _connect(app, command_level, target)
-        record.url = url
+        client, url = _connect(app, command_level, target, record=record)
         try:
             count = len(client.list_aliases())
         finally:
@@ -954,7 +1025,7 @@ def check(app: App, output, servers, all_servers, **kwargs):
             app.info(note)
         return EXIT_OK
 
-    return _each_server(app, "check", targets, one)
+    return _each_server(app, "check", targets, one, metrics_file=metrics_file)
 
 
 @cli.command()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -25,7 +26,7 @@ class RunMetrics:
     """What one server's run did; counts are None when the run did not get that far."""
 
     server: str
-    command: str  # "plan" | "apply"
+    command: str  # "plan" | "apply" | "check"
     finished_at: float  # seconds since the epoch
     duration_seconds: float
     exit_code: int
@@ -35,19 +36,32 @@ class RunMetrics:
     declared: int | None = None  # aliases the inventory declares
     on_server: int | None = None  # aliases HOMER held when the plan was made
     left_alone: int | None = None  # server aliases the plan leaves as they are, undeclared or out of scope
+    previous_success: float | None = None  # the last success an earlier run recorded (previous_successes)
+
+    @property
+    def last_success(self) -> float | None:
+        """This run's end if it succeeded, else the last success an earlier run recorded: the file is
+        replaced by every run, and "no success for N hours" must survive a string of failures."""
+        return self.finished_at if self.succeeded else self.previous_success
 
     @property
     def succeeded(self) -> bool:
         return self.exit_code in (0, 2)
 
     @property
+    def changes(self) -> bool:
+        """Whether the command plans changes at all (``check`` does not)."""
+        return self.command in ("plan", "apply")
+
+    @property
     def drift(self) -> int | None:
-        """Changes still pending after this run: the plan's for ``plan``, the failed ones for ``apply``."""
-        if not self.planned and self.exit_code not in (0, 2, 3):
+        """Changes still pending after this run: the plan's for ``plan``; for ``apply`` the planned
+        ones it did not apply (failed, not started, or all of them when it was refused or declined)."""
+        if not self.changes or (not self.planned and self.exit_code not in (0, 2, 3)):
             return None
         if self.command == "plan":
             return sum(self.planned.values())
-        return sum(self.failed.values())
+        return max(0, sum(self.planned.values()) - sum(self.applied.values()))
 
 
 _HELP = {
@@ -57,7 +71,7 @@ _HELP = {
     "last_run_exit_code": ("gauge", "Exit code of the last run (0 ok, 1 error, 2 changes pending, 3 refused)."),
     "changes_planned": ("gauge", "Changes the last run planned, by action."),
     "changes_applied": ("gauge", "Changes the last run applied, by action."),
-    "changes_failed": ("gauge", "Changes the last run failed to apply, by action."),
+    "changes_failed": ("gauge", "Changes the last run failed to apply or did not start, by action."),
     "aliases_declared": ("gauge", "Aliases the inventory declares."),
     "aliases_on_server": ("gauge", "Aliases HOMER held when the last plan was made."),
     "aliases_left_alone": ("gauge", "Server aliases the last plan left as they are (undeclared, out of scope)."),
@@ -86,13 +100,12 @@ def render_metrics(runs: Iterable[RunMetrics]) -> str:
     for run in runs:
         server = {"server": run.server, "command": run.command}
         add("last_run_timestamp_seconds", run.finished_at, **server)
-        if run.succeeded:
-            add("last_success_timestamp_seconds", run.finished_at, **server)
+        add("last_success_timestamp_seconds", run.last_success, **server)
         add("last_run_duration_seconds", run.duration_seconds, **server)
         add("last_run_exit_code", run.exit_code, **server)
         for family, counts in (("changes_planned", run.planned), ("changes_applied", run.applied),
                                ("changes_failed", run.failed)):
-            if counts or run.succeeded:
+            if run.changes and (counts or run.succeeded):
                 for action in ACTIONS:
                     add(family, counts.get(action, 0), **server, action=action)
         add("aliases_declared", run.declared, **server)
@@ -104,6 +117,36 @@ def render_metrics(runs: Iterable[RunMetrics]) -> str:
         if samples[name]:
             lines += [f"# HELP {PREFIX}_{name} {text}", f"# TYPE {PREFIX}_{name} {kind}", *samples[name]]
     return "\n".join(lines) + "\n"
+
+
+_SUCCESS = re.compile(rf"^{PREFIX}_last_success_timestamp_seconds\{{(?P<labels>[^}}]*)\}} (?P<value>\S+)$", re.M)
+_LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
+
+
+def _unlabel(value: str) -> str:
+    return re.sub(r"\\(.)", lambda m: "\n" if m.group(1) == "n" else m.group(1), value)
+
+
+def previous_successes(text: str) -> dict[tuple[str, str], float]:
+    """(server, command) -> last success timestamp, read from a metrics file this module wrote."""
+    found = {}
+    for match in _SUCCESS.finditer(text):
+        labels = {key: _unlabel(value) for key, value in _LABEL.findall(match["labels"])}
+        try:
+            value = float(match["value"])
+        except ValueError:
+            continue
+        if "server" in labels and "command" in labels:
+            found[(labels["server"], labels["command"])] = value
+    return found
+
+
+def read_previous_successes(path: str | os.PathLike) -> dict[tuple[str, str], float]:
+    """previous_successes of the file at ``path``; empty when there is none (or it cannot be read)."""
+    try:
+        return previous_successes(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError):
+        return {}
 
 
 def write_metrics_file(path: str | os.PathLike, text: str) -> None:

@@ -62,3 +62,18 @@ def test_write_is_atomic_and_leaves_no_temporary(tmp_path):
 def test_unwritable_directory_is_one_clear_error(tmp_path):
     with pytest.raises(HomerSyncError, match=r"cannot write metrics file .*missing/m.prom"):
         write_metrics_file(tmp_path / "missing" / "m.prom", "x\n")
+
+
+def test_a_failed_run_keeps_the_last_success_an_earlier_run_recorded():
+    from homer_sync.metrics import previous_successes
+
+    server = 'l"a\\b\nc'
+    ok = RunMetrics(server=server, command="apply", finished_at=100.0, duration_seconds=1.0, exit_code=0)
+    earlier = previous_successes(render_metrics([ok]))
+    assert earlier == {(server, "apply"): 100.0}
+    failed = RunMetrics(server=server, command="apply", finished_at=200.0, duration_seconds=1.0, exit_code=1,
+                        previous_success=earlier.get((server, "apply")))
+    got = samples(render_metrics([failed]))
+    key = (("command", "apply"), ("server", server))
+    assert got[("homer_sync_last_success_timestamp_seconds", key)] == 100.0
+    assert got[("homer_sync_last_run_timestamp_seconds", key)] == 200.0
