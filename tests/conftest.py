@@ -128,6 +128,20 @@ def output_guard():
         pytest.fail("secrets leaked into CLI output:\n" + "\n".join(leaks), pytrace=False)
 
 
+# -- private state and config, suite-wide -----------------------------------------------------------
+# A run takes its lock and writes its backups under $XDG_STATE_HOME, and reads named servers from
+# $XDG_CONFIG_HOME: every test gets directories of its own (tests may set others), so that no test
+# waits for the operator's lock, writes into their home, or reads their config and HOMER_SERVER.
+
+
+@pytest.fixture(autouse=True)
+def private_state(tmp_path_factory, monkeypatch):
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("state")))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("config")))
+    for name in ("HOMER_SERVER", "HOMER_SYNC_CONFIG"):
+        monkeypatch.delenv(name, raising=False)
+
+
 # -- network guard, suite-wide -------------------------------------------------------------------
 # Tests talk to servers they start on loopback (emulators, dnsmasq, kamailio on 127.0.0.1), never
 # to the network. A socket connect, or a datagram sent, to any other address is refused, and the
