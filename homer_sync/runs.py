@@ -76,8 +76,8 @@ def left_alone_count(plan: Plan) -> int:
     A plan that lists them (``Plan.left_alone``, with why) is counted from that list; otherwise
     they are what is neither kept unchanged, nor updated, nor deleted."""
     listed = getattr(plan, "left_alone", None)
-    if listed is not None:
-        return len(listed)
+    if listed is not None:  # a create withheld (outside a target) is not on the server
+        return sum(1 for item in listed if getattr(getattr(item, "withheld", None), "action", None) != "create")
     return plan.existing_count - plan.unchanged_count - len(plan.updates) - len(plan.deletes)
 
 
