@@ -1042,7 +1042,9 @@ def check(app: App, output, servers, all_servers, metrics_file, **kwargs):
 def lookup(app: App, ip, port, capture_id, inventory_file, servers, all_servers, **kwargs):
     """Which alias HOMER would show for IP: the winner's name first, then why.
 
-    Exit 1 when no alias applies.
+    Without --port, when only port-specific aliases apply, the name for each
+    of their ports first ("port 5060: NAME", "other ports: (no alias)").
+    Exit 1 when no alias applies to any port.
 
     \b
     Example:
@@ -1067,7 +1069,7 @@ def lookup(app: App, ip, port, capture_id, inventory_file, servers, all_servers,
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="IP") from None
     render_lookup(result, sys.stdout)
-    return EXIT_OK if result.winner else EXIT_ERROR
+    return EXIT_OK if result.winner or result.per_port else EXIT_ERROR
 
 
 @cli.command()

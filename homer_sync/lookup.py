@@ -64,6 +64,9 @@ class LookupResult:
     explanation: str  # one sentence: why this winner, or why none
     prefix: str | None = None  # the longest active prefix containing ip, e.g. "10.0.0.0/24"
     ambiguous: bool = False  # several names match equally; HOMER's pick depends on row order
+    # No port given and no port-0 alias on the longest prefix, which has port-specific ones: the name
+    # HOMER shows for each of those ports (None: its port-0 fallback, which is none, for every other port).
+    per_port: tuple[tuple[int, Alias], ...] = ()
 
 
 # --- parsing, cached: one lookup over 10,000 aliases must stay fast ---------------
@@ -158,6 +161,7 @@ def lookup(
     target = _parse_target(ip)
     port = _check_port(port)
     capture_id = normalize_capture_id(capture_id)
+    aliases = list(aliases)
     bits = target.max_prefixlen
     target_int = int(target)
 
@@ -209,6 +213,11 @@ def lookup(
         ip_text(target), port, capture_id, use_capture_id, winner, winner_tier, tiers,
         best_prefix, ambiguous, covering, ignored,
     )
+    per_port: tuple[tuple[int, Alias], ...] = ()
+    if port is None and winner is None and on_best:
+        ports = sorted({a.port for _, a in on_best})
+        per_port = tuple((p, _winner_for_port(aliases, target, p, capture_id, use_capture_id)) for p in ports)
+        explanation = _explain_per_port(ip_text(target), best_prefix, ports)
     return LookupResult(
         ip=ip_text(target),
         port=port,
@@ -218,7 +227,21 @@ def lookup(
         explanation=explanation,
         prefix=best_prefix,
         ambiguous=ambiguous,
+        per_port=per_port,
     )
+
+
+def _winner_for_port(aliases, target, port, capture_id, use_capture_id) -> Alias:
+    winner = lookup(aliases, target, port=port, capture_id=capture_id, use_capture_id=use_capture_id).winner
+    assert winner is not None  # an active alias on the longest prefix names this very port
+    return winner
+
+
+def _explain_per_port(ip, best_prefix, ports) -> str:
+    named = f"port {ports[0]}" if len(ports) == 1 else "ports " + ", ".join(str(p) for p in ports)
+    return (f"No port given: {best_prefix} is the longest active prefix containing {ip} and has aliases for "
+            f"{named} only, no port-0 alias, and HOMER does not fall back to shorter prefixes, so packets on "
+            "other ports show the bare address.")
 
 
 def _verdict(alias, is_winner, mask, winner, winner_tier, best_mask, best_prefix, tiers, port,

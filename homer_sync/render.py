@@ -674,9 +674,15 @@ class progress_reporter:
 
 
 def render_lookup(result, stream) -> None:
-    """The name HOMER would show on the first line ("(no alias)" when none), then why."""
-    lines = [printable(result.winner.name) if result.winner is not None else "(no alias)",
-             printable(result.explanation)]
+    """The name HOMER would show on the first line ("(no alias)" when none), then why. Without a port,
+    when only port-specific aliases apply, one line per port class first: "port 5060: name", then
+    "other ports: (no alias)"."""
+    if result.per_port:
+        lines = [f"port {port}: {printable(alias.name)}" for port, alias in result.per_port]
+        lines.append("other ports: (no alias)")
+    else:
+        lines = [printable(result.winner.name) if result.winner is not None else "(no alias)"]
+    lines.append(printable(result.explanation))
     if result.candidates:
         lines.append("Candidates, longest prefix first:")
         lines += [f"  {printable(c.verdict)}: {describe(c.alias)}" for c in result.candidates]

@@ -55,7 +55,6 @@ CASES = [
     (["10.0.1.10", "--port", "5060"], "host32-sip"),
     # the /32 has no alias for 5061 and no port-0 alias: HOMER does NOT fall back to the /24 or /16
     (["10.0.1.10", "--port", "5061"], None),
-    (["10.0.1.10"], None),
     # port vs port 0 on the same /24
     (["10.0.1.20", "--port", "5060"], "net24-sip"),
     (["10.0.1.20", "--port", "5061"], "net24"),
@@ -152,6 +151,38 @@ def test_no_fallback_to_a_shorter_prefix_is_explained(lookup):
         "port 0, and HOMER does not fall back to shorter prefixes, so it shows the bare address."
     )
     assert "  other port 5060: 10.0.1.10/32 port 5060 capture 0 'host32-sip'" in result.stdout
+
+
+def test_without_a_port_only_port_specific_aliases_answer_per_port(lookup):
+    result = lookup("10.0.1.10")
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert lines[:5] == [
+        "port 5060: host32-sip",
+        "other ports: (no alias)",
+        "No port given: 10.0.1.10/32 is the longest active prefix containing 10.0.1.10 and has aliases for port "
+        "5060 only, no port-0 alias, and HOMER does not fall back to shorter prefixes, so packets on other ports "
+        "show the bare address.",
+        "Candidates, longest prefix first:",
+        "  port 5060 only: 10.0.1.10/32 port 5060 capture 0 'host32-sip'",
+    ]
+    assert sorted(lines[5:]) == [
+        "  shadowed by longer prefix 10.0.1.10/32: 10.0.0.0/16 port 0 capture 0 'net16'",
+        "  shadowed by longer prefix 10.0.1.10/32: 10.0.1.0/24 port 0 capture 0 'net24'",
+        "  shadowed by longer prefix 10.0.1.10/32: 10.0.1.0/24 port 5060 capture 0 'net24-sip'",
+    ]
+
+
+def test_per_port_answers_prefer_the_capture_id_and_list_every_port(offline, tmp_path):
+    path = tmp_path / "ports.yaml"
+    path.write_text("version: 1\naliases:\n"
+                    "  - {alias: sip-a, ip: 10.9.0.0/24, port: 5060, capture_id: A}\n"
+                    "  - {alias: sip-0, ip: 10.9.0.0/24, port: 5060}\n"
+                    "  - {alias: tls-b, ip: 10.9.0.0/24, port: 5061, capture_id: B}\n")
+    result = CliRunner().invoke(cli, ["lookup", "10.9.0.7", "--capture-id", "A", "--inventory", str(path)])
+    assert result.exit_code == 0
+    assert result.stdout.splitlines()[:3] == ["port 5060: sip-a", "port 5061: tls-b", "other ports: (no alias)"]
+    assert "has aliases for ports 5060, 5061 only" in result.stdout
 
 
 def test_inactive_alias_is_listed_but_does_not_win(lookup):

@@ -821,54 +821,103 @@ def test_ui_name_warnings():
     ]
 
 
-def test_overlap_warning_says_which_prefix_wins():
+TAIL = ("there: those packets show the bare address (HOMER takes the longest prefix, then the exact port, then "
+        "port 0 on that prefix only); give")
+
+
+def test_a_port_specific_host_inside_a_port_0_subnet_hides_the_subnet_on_its_other_ports():
+    inv = load_text(entry("""
+        - {alias: core-net, ip: 10.0.0.0/16}
+        - {alias: sbc01, ip: 10.0.1.5, port: [5060, 5061]}
+    """))
+    assert [str(w) for w in inv.warnings] == [
+        "<stdin>:4: aliases[1]: 10.0.1.5/32 'sbc01' (ports 5060, 5061 only) hides 'core-net' (10.0.0.0/16 port 0, "
+        f"<stdin>:3) on every port but 5060, 5061 {TAIL} 10.0.1.5/32 port 0 too if that is not meant",
+    ]
+
+
+def test_a_host_on_another_port_hides_the_subnets_port():
+    inv = load_text(entry("""
+        - {alias: lab-net, ip: 10.2.0.0/16, port: 5060}
+        - {alias: lab-host, ip: 10.2.0.1, port: 5061}
+    """))
+    assert [str(w) for w in inv.warnings] == [
+        "<stdin>:4: aliases[1]: 10.2.0.1/32 'lab-host' (port 5061 only) hides 'lab-net' (10.2.0.0/16 port 5060, "
+        f"<stdin>:3) on port 5060 {TAIL} 10.2.0.1/32 port 0 (or port 5060) too if that is not meant",
+    ]
+
+
+def test_every_hidden_name_of_the_enclosing_prefix_is_named_with_its_ports():
+    inv = load_text(entry("""
+        - {alias: net, ip: 10.0.0.0/24}
+        - {alias: net-tls, ip: 10.0.0.0/24, port: 5061}
+        - {alias: net-sip, ip: 10.0.0.0/24, port: 5060}
+        - {alias: host-sip, ip: 10.0.0.9, port: 5060}
+    """))
+    assert [str(w) for w in inv.warnings] == [
+        "<stdin>:6: aliases[3]: 10.0.0.9/32 'host-sip' (port 5060 only) hides 'net' (10.0.0.0/24 port 0, <stdin>:3) "
+        "on every port but 5060, 5061 and 'net-tls' (10.0.0.0/24 port 5061, <stdin>:4) on port 5061 "
+        f"{TAIL} 10.0.0.9/32 port 0 (or port 5061) too if that is not meant",
+    ]
+
+
+def test_an_override_on_the_same_port_or_with_port_0_is_not_a_warning():
     inv = load_text(entry("""
         - {alias: ims-net, ip: 10.0.0.0/16}
         - {alias: ims-core, ip: 10.0.0.0/24}
-    """))
-    assert [str(w) for w in inv.warnings] == [
-        "<stdin>:3: aliases[0]: 10.0.0.0/16 'ims-net' overlaps 10.0.0.0/24 'ims-core' (<stdin>:4) for port 0, "
-        "capture '0': addresses in 10.0.0.0/24 get 'ims-core'; HOMER uses the longest prefix, so 'ims-net' "
-        "applies only to the rest of 10.0.0.0/16",
-    ]
-
-
-def test_overlap_warnings_name_direct_children_only():
-    inv = load_text(entry("""
-        - {alias: site, ip: 10.0.0.0/16, port: 5060}
-        - {alias: host1, ip: [10.0.0.1, 10.0.0.2, 10.0.0.3, 10.0.0.4, 10.0.9.9], port: 5060}
-        - {alias: lab, ip: 10.0.0.0/24, port: 5060}
-    """))
-    assert [str(w) for w in inv.warnings] == [
-        "<stdin>:3: aliases[0]: 10.0.0.0/16 'site' overlaps 2 longer prefixes for port 5060, capture '0': "
-        "10.0.0.0/24 'lab', 10.0.9.9/32 'host1'; addresses in those get their own names; HOMER uses the longest "
-        "prefix, so 'site' applies only to the rest of 10.0.0.0/16",
-        "<stdin>:5: aliases[2]: 10.0.0.0/24 'lab' overlaps 4 longer prefixes for port 5060, capture '0': "
-        "10.0.0.1/32 'host1', 10.0.0.2/32 'host1', 10.0.0.3/32 'host1' and 1 more; addresses in those get their "
-        "own names; HOMER uses the longest prefix, so 'lab' applies only to the rest of 10.0.0.0/24",
-    ]
-
-
-def test_no_overlap_warning_across_port_capture_family_status_or_same_name():
-    inv = load_text(entry("""
-        - {alias: net, ip: 10.0.0.0/16, port: 5060}
-        - {alias: a01, ip: 10.0.0.1, port: 5061}
-        - {alias: b01, ip: 10.0.0.2, port: 5060, capture_id: 2}
-        - {alias: c01, ip: 10.0.0.3, port: 5060, status: false}
-        - {alias: net, ip: 10.0.0.4, port: 5060}
-        - {alias: v6-mapped, ip: "::ffff:10.0.0.5", port: 5060}
-        - {alias: d01, ip: 10.1.0.0/16, port: 5060}
+        - {alias: site, ip: 10.1.0.0/16, port: 5060}
+        - {alias: host1, ip: [10.1.0.1, 10.1.0.2], port: 5060}
+        - {alias: host3, ip: 10.1.0.3}
+        - {alias: sip-net, ip: 10.2.0.0/16, port: [5060, 5061]}
+        - {alias: sip-host, ip: 10.2.0.1, port: [5061, 5060, 5080]}
     """))
     assert inv.warnings == ()
 
 
-def test_overlap_check_scales(tmp_path):
-    lines = ["version: 1", "aliases:", "  - {alias: all, ip: 10.0.0.0/8, port: 5060}"]
-    lines += [f"  - {{alias: host{i}, ip: 10.{i >> 16}.{(i >> 8) & 255}.{i & 255}, port: 5060}}" for i in range(10000)]
-    inv = load_text("\n".join(lines) + "\n")
-    assert len(inv.aliases) == 10001
+def test_no_warning_across_families_for_inactive_aliases_or_disjoint_prefixes():
+    inv = load_text(entry("""
+        - {alias: net, ip: 10.0.0.0/16}
+        - {alias: c01, ip: 10.0.0.3, port: 5060, status: false}
+        - {alias: v6-mapped, ip: "::ffff:10.0.0.5", port: 5060}
+        - {alias: d01, ip: 10.1.0.0/16, port: 5060}
+        - {alias: off-net, ip: 10.5.0.0/16, status: false}
+        - {alias: e01, ip: 10.5.0.1, port: 5060}
+    """))
+    assert inv.warnings == ()
+
+
+def test_the_capture_id_does_not_matter():
+    inv = load_text(entry("""
+        - {alias: net, ip: 10.0.0.0/16, capture_id: "1"}
+        - {alias: host, ip: 10.0.0.1, port: 5060, capture_id: "2"}
+    """))
+    assert [w.line for w in inv.warnings] == [4]
+
+
+def test_only_the_nearest_enclosing_prefix_is_compared():
+    inv = load_text(entry("""
+        - {alias: all, ip: 10.0.0.0/8}
+        - {alias: site, ip: 10.1.0.0/16}
+        - {alias: sbc, ip: 10.1.0.1, port: 5060}
+    """))
     (warning,) = inv.warnings
-    assert "overlaps 10000 longer prefixes" in warning.message and "and 9997 more" in warning.message
+    assert warning.line == 5
+    assert "hides 'site' (10.1.0.0/16 port 0, <stdin>:4) on every port but 5060 there" in warning.message
+
+
+def test_many_hosts_hiding_the_same_names_are_one_warning_at_the_first():
+    lines = ["version: 1", "aliases:", "  - {alias: all, ip: 10.0.0.0/8}"]
+    lines += [f"  - {{alias: host{i}, ip: 10.{i >> 16}.{(i >> 8) & 255}.{i & 255}, port: 5060}}" for i in range(10000)]
+    lines += ["  - {alias: tls-host, ip: 10.200.0.1, port: 5061}"]
+    inv = load_text("\n".join(lines) + "\n")
+    assert len(inv.aliases) == 10002
+    assert [str(w) for w in inv.warnings] == [
+        "<stdin>:4: aliases[1]: 10.0.0.0/32 'host0', 10.0.0.1/32 'host1', 10.0.0.2/32 'host2' and 9997 more "
+        "(port 5060 only) hide 'all' (10.0.0.0/8 port 0, <stdin>:3) on every port but 5060 "
+        f"{TAIL} them port 0 too if that is not meant",
+        "<stdin>:10004: aliases[10001]: 10.200.0.1/32 'tls-host' (port 5061 only) hides 'all' (10.0.0.0/8 port 0, "
+        f"<stdin>:3) on every port but 5061 {TAIL} 10.200.0.1/32 port 0 too if that is not meant",
+    ]
 
 
 # ------------------------------------------------------------ dump / load
@@ -961,3 +1010,9 @@ def test_dump_keeps_one_alias_per_identity():
 def test_dump_unknown_format():
     with pytest.raises(ValueError, match="unknown inventory format 'xml'"):
         dump_inventory([], "xml")
+
+
+def test_overlaps_within_exact_inventories_are_homers_own_state_and_not_warned_about():
+    exact = ("version: 1\nexact: true\naliases:\n"
+             "  - {alias: net, ip: 10.0.0.0/16}\n  - {alias: h, ip: 10.0.0.1, port: 5060}\n")
+    assert load_text(exact).warnings == ()

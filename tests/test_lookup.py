@@ -102,8 +102,20 @@ def test_no_port_given_and_only_port_specific_aliases():
     result = lookup([A("10.0.1.10/32", "pcscf01", port=5060)], "10.0.1.10")
     assert result.winner is None
     assert verdicts(result) == {"pcscf01": "port 5060 only"}
-    assert "has no alias for port 0 (any port)" in result.explanation
-    assert "does not fall back to shorter prefixes" in result.explanation
+    assert result.per_port == ((5060, A("10.0.1.10/32", "pcscf01", port=5060)),)
+    assert result.explanation == (
+        "No port given: 10.0.1.10/32 is the longest active prefix containing 10.0.1.10 and has aliases for port "
+        "5060 only, no port-0 alias, and HOMER does not fall back to shorter prefixes, so packets on other ports "
+        "show the bare address.")
+
+
+def test_no_per_port_answer_when_a_port_is_given_or_port_0_applies():
+    aliases = [A("10.0.1.10/32", "pcscf01", port=5060), A("10.0.2.0/24", "net", port=0),
+               A("10.0.2.0/24", "net-sip", port=5060)]
+    assert lookup(aliases, "10.0.1.10", port=5061).per_port == ()
+    assert lookup(aliases, "10.0.1.10", port=0).per_port == ()
+    assert lookup(aliases, "10.0.2.1").per_port == ()
+    assert lookup(aliases, "10.0.3.1").per_port == ()
 
 
 def test_explicit_port_0_behaves_like_any_port():

@@ -379,6 +379,7 @@ def test_render_lookup():
         explanation="HOMER shows 10.0.1.10 port 5060 as 'pcscf01': because.",
         candidates=(SimpleNamespace(alias=winner, verdict="winner"),
                     SimpleNamespace(alias=A("10.0.1.0", "ims", mask=24, port=0), verdict="shadowed by longer prefix")),
+        per_port=(),
     )
     stream = io.StringIO()
     render_lookup(result, stream)
@@ -390,5 +391,6 @@ def test_render_lookup():
         "  shadowed by longer prefix: 10.0.1.0/24 port 0 capture 0 'ims'\n"
     )
     stream = io.StringIO()
-    render_lookup(SimpleNamespace(winner=None, explanation="No active alias covers 1.2.3.4.", candidates=()), stream)
+    render_lookup(SimpleNamespace(winner=None, explanation="No active alias covers 1.2.3.4.", candidates=(),
+                                  per_port=()), stream)
     assert stream.getvalue() == "(no alias)\nNo active alias covers 1.2.3.4.\n"
