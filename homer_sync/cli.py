@@ -730,15 +730,17 @@ def plan(app: App, inventory, prune, output, detailed_exitcode, save, force, ser
     return _each_server(app, "plan", targets, one, fmt=_output_format(app, output), metrics_file=metrics_file)
 
 
-def _confirm(app: App, yes: bool, reads_stdin: bool):
-    """The confirm hook: --yes, or ask on a terminal (never read an answer from a pipe)."""
+def _confirm(app: App, yes: bool, reads_stdin: bool, server: str | None = None):
+    """The confirm hook: --yes, or ask on a terminal (never read an answer from a pipe); ``server``
+    names the server of the config file it is about."""
 
     def confirm(plan) -> bool:
         if yes:
             return True
         if reads_stdin or not _is_tty(sys.stdin):
             raise click.UsageError("refusing to apply without --yes when standard input is not a terminal")
-        return click.confirm("Apply these changes to HOMER?", default=False, err=True)
+        return click.confirm(f"Apply these changes to HOMER {server}?" if server else "Apply these changes to HOMER?",
+                             default=False, err=True)
 
     return confirm
 
@@ -820,8 +822,8 @@ def apply(app: App, inventory, plan_file, prune, yes, force, concurrency, backup
                 job = run.load(saved) if saved is not None else run.plan(loaded)
                 record.plan = job.plan
                 _report_warnings(app, job.inventory)
-                hooks = RunHooks(confirm=_confirm(app, yes, "-" in paths), progress=lambda plan: _progress(app, plan),
-                                 stop=stop, forced=_say_forced)
+                hooks = RunHooks(confirm=_confirm(app, yes, "-" in paths, target.name),
+                                 progress=lambda plan: _progress(app, plan), stop=stop, forced=_say_forced)
                 return _apply_and_report(app, run, job, hooks, _output_format(app, output), url, record)
         finally:
             client.close()

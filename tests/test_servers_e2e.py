@@ -206,3 +206,18 @@ def test_export_and_lookup_talk_to_one_named_server(site, homers, tmp_path):
     assert several.exit_code == EXIT_USAGE
     assert "export talks to one server: give one --server NAME" in several.stderr
     assert lab.request_log == []
+
+
+def test_on_a_terminal_each_server_is_confirmed_by_name(site, homers, tmp_path, monkeypatch):
+    import sys
+
+    from homer_sync import cli as cli_module
+
+    lab, prod = homers
+    monkeypatch.setattr(cli_module, "_is_tty", lambda stream: stream is sys.stdin)
+    result = invoke(tmp_path, "--config", site, "apply", "--all-servers", input="n\ny\n")
+    assert result.exit_code == EXIT_ERROR  # lab declined
+    assert "Apply these changes to HOMER lab? [y/N]: n" in result.stderr
+    assert "Apply these changes to HOMER prod? [y/N]: y" in result.stderr
+    assert (names(lab), names(prod)) == ([], ["prod-sbc"])
+    assert "  lab   failed (exit 1): aborted" in result.stderr
