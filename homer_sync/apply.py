@@ -112,6 +112,17 @@ def write_backup(existing: Sequence[Alias], backup_dir: Path, *, server_label: s
     time ``clock`` gives; its ``backup:`` block records the server it came from.
     """
     backup_dir = Path(backup_dir)
+    try:
+        return _write_backup(existing, backup_dir, server_label=server_label, dump=dump, server_name=server_name,
+                             clock=clock)
+    except OSError as exc:
+        where = f" ({exc.filename})" if exc.filename is not None and str(exc.filename) != str(backup_dir) else ""
+        raise HomerSyncError(f"cannot write the backup in {backup_dir}: {exc.strerror or exc}{where}; "
+                             "nothing was written to HOMER. Give a usable directory with --backup-dir") from None
+
+
+def _write_backup(existing: Sequence[Alias], backup_dir: Path, *, server_label: str, dump: Callable,
+                  server_name: str | None, clock: Clock) -> Path:
     _make_private_dirs(backup_dir)
     when = clock()
     path = backup_file_path(backup_dir, server_key(server_label, server_name), when)

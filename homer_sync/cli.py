@@ -57,8 +57,15 @@ class HomerSyncGroup(click.Group):
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         try:
+            if sys.stdout is None:  # started with standard output closed (>&-)
+                raise HomerSyncError("standard output is closed, and homer-sync writes its results there; "
+                                     "nothing was done")
             rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
             code = rv if isinstance(rv, int) else EXIT_OK
+            sys.stdout.flush()  # a full disk or a closed pipe is reported here, not at exit
+        except OSError as exc:
+            click.echo(f"Error: {_os_error_text(exc)}", err=True)
+            code = EXIT_ERROR
         except click.exceptions.Exit as exc:
             code = exc.exit_code
         except REPORTED as exc:
@@ -111,6 +118,28 @@ def report_error(exc: BaseException, *, server: str | None = None) -> tuple[int,
     assert isinstance(exc, HomerSyncError)
     click.echo(f"Error: {on}{exc}", err=True)
     return exc.exit_code, str(exc).splitlines()[0]
+
+
+def _os_error_text(exc: OSError) -> str:
+    """One line for a local I/O failure that reached the top. Files homer-sync opens name
+    themselves (their own messages, or the error's file name); a failure without a file name
+    is standard output's (a full disk, a closed pipe)."""
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    if exc.filename is not None:
+        return f"{reason}: {exc.filename}"
+    _silence_stdout()
+    return f"cannot write to standard output: {reason}"
+
+
+def _silence_stdout() -> None:
+    """Send what is still buffered for a broken standard output nowhere, so that Python's exit
+    does not print a second error about the same stream."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # not a real file (a test's capture): nothing to silence
+        pass
 
 
 @dataclass

@@ -112,10 +112,14 @@ def from_options(options: Mapping, from_env: Collection[str], *, stdin=None, ser
     if flagged and flagged[0] != "password":
         password = Given("", PASSWORD_FLAGS[flagged[0]], FLAG)  # read below, once it is known to be used
     chosen = choose(token=token, username=username, password=password)
+    if chosen.token is None:
+        require_text(chosen.username, f"the user name ({username.name})" if username else "the user name")
     if chosen.token is not None and token is not None and token.layer == CONFIG:
         return Credentials(token=read_secret(server.token), token_source=token.name), []
     if chosen.username is not None and password is not None and password.layer == CONFIG:
         return Credentials(username=chosen.username, password=read_secret(server.password)), []
+    if chosen.token is None and (not flagged or flagged[0] == "password"):
+        require_text(chosen.password, f"the password ({password.name})" if password else "the password")
     if chosen.token is not None or not flagged or flagged[0] == "password":
         return chosen, []
     warnings = []
@@ -126,6 +130,7 @@ def from_options(options: Mapping, from_env: Collection[str], *, stdin=None, ser
             warnings.append(f"password file {path} is readable by other users; chmod 600 it")
     else:
         secret = read_password_line(stdin)
+        require_text(secret, "the password on standard input")
     return Credentials(username=chosen.username, password=secret), warnings
 
 
@@ -138,6 +143,14 @@ def choose_tls(options: Mapping, from_env: Collection[str]) -> tuple[str | None,
             raise CredentialsUsageError("--ca-bundle and --insecure contradict each other: give one of them")
         return None, True
     return (bundle.value if bundle else None), insecure
+
+
+def require_text(value: str | None, what: str) -> None:
+    """Refuse a value that was not UTF-8 where it came from (Python keeps such bytes as lone
+    surrogates, which cannot be sent): one line naming it, never quoting it."""
+    for index, char in enumerate(value or "", start=1):
+        if 0xD800 <= ord(char) <= 0xDFFF:
+            raise HomerSyncError(f"{what} is not UTF-8 text (character {index} is an undecodable byte)")
 
 
 def strip_newline(secret: str) -> str:
@@ -197,6 +210,6 @@ def read_password_line(stream=None) -> str:
         line = stream.readline()
     except UnicodeDecodeError:
         raise HomerSyncError("the password on standard input is not UTF-8 text") from None
-    except (OSError, ValueError):
+    except (OSError, ValueError, AttributeError):  # AttributeError: no standard input at all (sys.stdin is None)
         raise HomerSyncError("cannot read the password from standard input (is it closed?)") from None
     return strip_newline(line)

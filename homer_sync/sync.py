@@ -248,7 +248,10 @@ def save_plan(job: Job, path: Path, *, server: str) -> None:
     data["server"] = server
     data["api"] = job.client.api_version
     data["limits"] = {key: getattr(job.limits, key) for key in LIMIT_KEYS}
-    Path(path).write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    try:
+        Path(path).write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise HomerSyncError(f"cannot save the plan to {path}: {exc.strerror or exc}") from None
 
 
 LIMIT_KEYS = ("max_delete_percent", "max_update_percent")

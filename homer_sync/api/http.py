@@ -190,7 +190,10 @@ def parse_base_url(url: str, service: str = "HOMER",
                    credentials: str = "use --username/--password or --token") -> str:
     """Validate the service's URL (may carry a path prefix) and return it without a trailing slash."""
     text = (url or "").strip()
-    parts = urlsplit(text)
+    try:
+        parts = urlsplit(text)
+    except ValueError as exc:  # "Invalid IPv6 URL": a '[' without its ']'; the text is not shown (it may hold secrets)
+        raise ApiError(f"invalid {service} URL: {exc} (expected http(s)://host[:port][/prefix])") from None
     shown = redact_url(text) if text else "''"
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ApiError(f"invalid {service} URL {shown}: expected http(s)://host[:port][/prefix]")

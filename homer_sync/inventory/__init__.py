@@ -207,11 +207,34 @@ def open_inventory(paths: Iterable[str] | str, *, stdin=None, resolve_hosts: boo
                           max_aliases=max_aliases, resolver=dns, backup_of=tuple(origins))
 
 
+def _read_stdin(stream, f: FileProblems) -> str | None:
+    """Standard input as text, decoded as strictly as a file is (its bytes when it has them)."""
+    if stream is None:
+        f.error(None, None, "standard input is closed")
+        return None
+    try:
+        raw = getattr(stream, "buffer", None)
+        if raw is None:
+            return stream.read()
+        data = raw.read()
+    except OSError as exc:
+        f.error(None, None, f"cannot read standard input: {exc.strerror or exc}")
+        return None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        f.error(None, None, f"standard input is not valid UTF-8 (byte {exc.start})")
+        return None
+    return text.replace("\r\n", "\n").replace("\r", "\n")  # universal newlines, as a text stream reads
+
+
 def _read(path: str, stdin, stdin_cache: list, f: FileProblems) -> str | None:
     if path == "-":
         if not stdin_cache:
-            stream = sys.stdin if stdin is None else stdin
-            stdin_cache.append(stream.read())
+            text = _read_stdin(sys.stdin if stdin is None else stdin, f)
+            if text is None:
+                return None
+            stdin_cache.append(text)
         return stdin_cache[0]
     try:
         # CSV cells may hold line breaks of their own ("\r" too): the csv module reads them, not Python.
