@@ -43,8 +43,8 @@ CASES = {
     "backup dir under a file": Case(
         ("apply", "--yes", "--prune", "--backup-dir", "afile/backups", "inv.yaml"),
         "cannot write the backup in afile/backups: Not a directory; nothing was written to HOMER"),
-    "plan --out under a file": Case(
-        ("plan", "inv.yaml", "--out", "afile/reviewed.plan"), "cannot save the plan to afile/reviewed.plan: "
+    "plan --save under a file": Case(
+        ("plan", "inv.yaml", "--save", "afile/reviewed.plan"), "cannot save the plan to afile/reviewed.plan: "
                                                               "Not a directory"),
     "lock file is a directory": Case(
         ("--lock-file", "adir", "apply", "--yes", "--prune", "inv.yaml"), "'adir' is a directory", exit_code=64),
