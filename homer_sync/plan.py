@@ -649,14 +649,23 @@ def _unique_desired(desired: list) -> dict:
 _GUID = operator.attrgetter("guid")
 
 
+def _guid_key(guid) -> str:
+    # A UUID is one guid in any letter case (PostgreSQL's uuid type, HOMER 7's guid column,
+    # reads both as the same): "0DEB..." and "0deb..." must not become a kept and a deleted copy.
+    return guid.lower() if isinstance(guid, str) else repr(guid)
+
+
 def _require_unique_guids(existing: list) -> None:
     """A guid names one alias: with two under one guid, a plan could keep and delete it at once."""
     guids = [guid for guid in map(_GUID, existing) if guid is not None]
-    if len(set(guids)) == len(guids):
+    keys = list(map(_guid_key, guids))
+    if len(set(keys)) == len(keys):
         return
-    repeated = sorted(guid for guid, count in Counter(guids).items() if count > 1)
+    repeated = sorted(key for key, count in Counter(keys).items() if count > 1)
+    forms = sorted({guid for guid, key in zip(guids, keys, strict=True) if key == repeated[0]})
     raise HomerSyncError(
         f"the server's alias list names guid {repeated[0]} more than once"
+        + (f" (written {' and '.join(forms)})" if len(forms) > 1 else "")
         + (f" (and {len(repeated) - 1} more)" if len(repeated) > 1 else "")
         + "; refusing to plan on an inconsistent list"
     )
