@@ -281,7 +281,8 @@ def apply_plan(
     declared: Sequence[Alias] = (),
 ) -> ApplyResult:
     """Creates and updates first, deletes last; then re-list and verify (``declared``: the
-    inventory's aliases, each of which must be on the server afterwards unless its write failed)."""
+    inventory's aliases, each of which must be on the server afterwards unless its write failed
+    or the plan withheld it: plan.left_alone)."""
     stop = stop or threading.Event()
     result = ApplyResult()
     if backup_dir is not None and dump is not None and (plan.updates or plan.deletes):
@@ -305,7 +306,10 @@ def apply_plan(
     result.interrupted = stop.is_set()
 
     done = [o.change for o in result.outcomes if o.ok]
-    unwritten = [o.change for o in result.failed] + result.not_started
+    # Changes the plan withholds (protected aliases, changes outside --only-*) leave their declared
+    # aliases as they are on the server, like failed writes: not expected after apply.
+    withheld = [item.withheld for item in getattr(plan, "left_alone", ()) if item.withheld is not None]
+    unwritten = [o.change for o in result.failed] + result.not_started + withheld
     unwritten_identities = {c.after.identity for c in unwritten if c.after is not None}
     if done:
         try:

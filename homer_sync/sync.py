@@ -223,6 +223,7 @@ def plan_inventory(inventory, client, *, prune: bool):
         scope=config,
         owner=config.owner if client.supports_tags else None,
         owner_tag=config.owner_tag,
+        protect=inventory.protect or None,
     )
     limits = SafetyLimits.from_config(config, prune_requested=prune, desired_empty=not inventory.aliases)
     return Job(client=client, existing=existing, plan=plan, limits=limits, inventory=inventory)

@@ -32,15 +32,15 @@ from .lint import name_warnings, overlap_warnings
 from .merge import DEFAULT_MAX_ALIASES, expand
 from .origin import BACKUP_KEY, BackupOrigin, parse_origin
 from .problems import FileProblems, Problem
+from .protect import ProtectConfig, parse_protect
 from .prune import OWNER_TAGS, PruneConfig
 from .resolve import Resolver, parse_resolver, resolve_all, system_resolver
 from .sources import Collected, SourceFailure, SourceSpec, collect_sources, default_context, source_entries
 
 __all__ = [
     "BackupOrigin", "CSV_COLUMNS", "DEFAULT_MAX_ALIASES", "OWNER_TAGS", "VERSION", "Collected", "Inventory",
-    "InventoryDraft",
-    "Problem", "PruneConfig", "Resolver", "SourceFailure", "dump_collected", "dump_inventory", "load_inventory",
-    "open_inventory", "system_resolver",
+    "InventoryDraft", "Problem", "ProtectConfig", "PruneConfig", "Resolver", "SourceFailure", "dump_collected",
+    "dump_inventory", "load_inventory", "open_inventory", "system_resolver",
 ]
 
 
@@ -53,6 +53,7 @@ class Inventory:
     unresolved_hosts: tuple[str, ...] = ()
     collected: tuple[Collected, ...] = ()  # what each inventory source yielded, in declaration order
     backup_of: tuple[BackupOrigin, ...] = ()  # the servers the backup files among the files came from
+    protect: ProtectConfig = ProtectConfig()  # never updated or deleted (every file's protect: block, merged)
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,7 @@ class InventoryDraft:
     max_aliases: int = DEFAULT_MAX_ALIASES  # more after expansion (ip x port) is a problem, found before any is made
     resolver: Resolver | None = field(default=None, compare=False)  # the files' resolver: block (None: the system's)
     backup_of: tuple[BackupOrigin, ...] = ()  # the backup: blocks of the files (origin.py)
+    protect: ProtectConfig = ProtectConfig()  # the union of the files' protect: blocks
 
     def collect(self, *, environ=None, on_request=None, resolver: Resolver | None = None) -> list[Collected]:
         """Read every source at once (network, files, programs); raises SourceFailure."""
@@ -100,6 +102,7 @@ class InventoryDraft:
             unresolved_hosts=() if resolve_hosts else tuple(sorted(hosts)),
             collected=tuple(collected),
             backup_of=self.backup_of,
+            protect=self.protect,
         )
 
     def load(self, *, resolve_hosts: bool = True, resolver: Resolver | None = None, collect_sources: bool = True,
@@ -151,6 +154,7 @@ def open_inventory(paths: Iterable[str] | str, *, stdin=None, resolve_hosts: boo
     origins: list[BackupOrigin] = []
     prune = prune_origin = None
     dns = dns_origin = None
+    protect = ProtectConfig()
     for path in paths:
         source = "<stdin>" if path == "-" else path
         sources.append(source)
@@ -178,6 +182,10 @@ def open_inventory(paths: Iterable[str] | str, *, stdin=None, resolve_hosts: boo
             origin = parse_origin(f, doc[BACKUP_KEY], key_line(doc, BACKUP_KEY))
             if origin is not None:
                 origins.append(origin)
+        if isinstance(doc, dict) and "protect" in doc:
+            file_protect = parse_protect(f, doc["protect"], key_line(doc, "protect"))
+            if file_protect is not None:
+                protect = protect.union(file_protect)  # what any file protects stays protected
         if isinstance(doc, dict) and "resolver" in doc:
             line = key_line(doc, "resolver")
             file_dns = parse_resolver(f, doc["resolver"], line)
@@ -204,7 +212,7 @@ def open_inventory(paths: Iterable[str] | str, *, stdin=None, resolve_hosts: boo
     if owned:
         prune = replace(prune, owned=owned)
     return InventoryDraft(entries=tuple(entries), prune=prune, files=tuple(sources), source_specs=tuple(specs),
-                          max_aliases=max_aliases, resolver=dns, backup_of=tuple(origins))
+                          max_aliases=max_aliases, resolver=dns, backup_of=tuple(origins), protect=protect)
 
 
 def _read_stdin(stream, f: FileProblems) -> str | None:

@@ -1,7 +1,7 @@
 """The top level of a YAML/JSON inventory: version, defaults, aliases, sources and prune.
 
-(``resolver`` is read by the loader, which keeps one for all the files, and so is ``backup``:
-see origin.py.)
+(``resolver`` and ``protect`` are read by the loader, which keeps one of each for all the files, and
+so is ``backup``: see origin.py.)
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from .prune import PruneConfig, parse_prune
 from .sources import SourceSpec, parse_sources
 
 VERSION = 1
-TOP_KEYS = ("version", EXACT_KEY, "backup", "defaults", "aliases", "sources", "prune", "resolver")
+TOP_KEYS = ("version", EXACT_KEY, "backup", "defaults", "aliases", "sources", "prune", "protect", "resolver")
 NOTHING: tuple[list[Entry], None, None, list[SourceSpec]] = ([], None, None, [])
 
 
@@ -57,7 +57,7 @@ def parse_document(f: FileProblems, doc, base_dir: str = ".") -> tuple[
     line = key_line(doc, "aliases")
     entries = []
     if "aliases" not in doc:
-        if "sources" not in doc:
+        if "sources" not in doc and "protect" not in doc:  # a file may only protect (given beside a backup)
             f.error(line, "aliases", "missing aliases (the list of aliases to declare) or sources")
     elif (aliases is None or aliases == []) and "sources" in doc:
         pass  # the sources declare everything
