@@ -690,6 +690,54 @@ def validate(app: App, inventory, no_resolve, no_sources, show_sources):
         click.echo(line)
 
 
+TARGET_KEYS = ("only_network", "only_name", "only_capture_id")
+
+
+def _check_networks(ctx, param, values):
+    from homer_sync.inventory.problems import Invalid
+    from homer_sync.inventory.values import parse_network
+
+    try:
+        return tuple(parse_network(value) for value in values)
+    except Invalid as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def _check_regexes(ctx, param, values):
+    import re
+
+    for value in values:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise click.BadParameter(f"{value!r} does not compile: {exc}") from None
+    return tuple(values)
+
+
+def only_options(func):
+    """--only-network / --only-name / --only-capture-id (plan and apply): a partial plan."""
+    for option in reversed([
+        click.option("--only-network", multiple=True, metavar="CIDR", callback=_check_networks,
+                     help="Only changes to aliases inside this network (repeatable; a partial plan)."),
+        click.option("--only-name", multiple=True, metavar="REGEX", callback=_check_regexes,
+                     help="Only changes to aliases whose name matches (before or after; repeatable)."),
+        click.option("--only-capture-id", multiple=True, metavar="ID",
+                     help="Only changes to aliases with this capture id (repeatable)."),
+    ]):
+        func = option(func)
+    return func
+
+
+def _pop_only(kwargs: dict):
+    """The plan.Target of the --only-* options (None without any); several values of one option are
+    alternatives, different options must all match."""
+    from homer_sync.plan import Target as ChangeTarget
+
+    networks, names, capture_ids = (kwargs.pop(key, ()) or () for key in TARGET_KEYS)
+    only = ChangeTarget(networks=networks, names=names, capture_ids=capture_ids)
+    return only if only else None
+
+
 def _check_one_document(fmt: str, targets: list[Target]) -> None:
     if fmt == "json" and len(targets) > 1:
         raise click.UsageError("--output json is one document about one server: run one --server at a time")
@@ -706,6 +754,7 @@ def _check_one_document(fmt: str, targets: list[Target]) -> None:
                    " (with several servers, FILE.NAME per server).")
 @older_name("--out", "--save", "save", type=click.Path(dir_okay=False))
 @click.option("--force", is_flag=True, help="Do not exit 3 when the plan exceeds the safety thresholds.")
+@only_options
 @server_options
 @metrics_option
 @connection_options(with_env=False)
@@ -717,15 +766,22 @@ def plan(app: App, inventory, prune, output, detailed_exitcode, save, force, ser
 
     INVENTORY defaults to the server's inventory in the config file (with --server).
 
+    With --only-network/--only-name/--only-capture-id the plan is partial (for
+    emergencies): only the changes whose alias, before or after, matches; the
+    others are listed as not targeted and --detailed-exitcode exits 2 only for
+    targeted changes, reporting the drift outside the target on stderr.
+
     \b
     Examples:
       homer-sync plan inventory.yaml --prune -o markdown > plan.md
       homer-sync plan inventory.yaml --detailed-exitcode --save reviewed.plan
+      homer-sync plan inventory.yaml --only-network 10.0.2.0/24 --only-name '^sbc' --detailed-exitcode
       homer-sync --config servers.yaml plan --server lab --server prod --detailed-exitcode
       homer-sync plan inventory.yaml --detailed-exitcode --metrics-file /var/lib/node_exporter/textfile/hs.prom
     """
     from homer_sync.sync import backup_of_other_server
 
+    only = _pop_only(kwargs)
     command_level = _pop_connection(kwargs)
     targets = _targets(app, servers, all_servers, command_level)
     _check_one_document(output, targets)
@@ -734,7 +790,7 @@ def plan(app: App, inventory, prune, output, detailed_exitcode, save, force, ser
         paths = _inventory_for(target, inventory)
         loaded = _open(app, paths)
         client, url = _connect(app, command_level, target, stdin_taken="-" in paths, record=record)
-        run = _sync(app, client, url, prune=prune, force=force)
+        run = _sync(app, client, url, prune=prune, force=force, target=only)
         try:
             job = run.plan(loaded)
         finally:
@@ -752,6 +808,10 @@ def plan(app: App, inventory, prune, output, detailed_exitcode, save, force, ser
             saved = target.path(Path(save))
             run.save(job, saved)
             app.info(f"Plan saved to {saved}; apply it with: homer-sync apply --plan {save}")
+        if detailed_exitcode and job.plan.not_targeted:
+            from homer_sync.render import drift_outside_target_line
+
+            click.echo(drift_outside_target_line(job.plan), err=True)
         if detailed_exitcode and job.plan.has_changes:
             return EXIT_CHANGES_PENDING
         return EXIT_OK
@@ -796,6 +856,7 @@ def _confirm(app: App, yes: bool, reads_stdin: bool, server: str | None = None):
 @click.option("--max-update-percent", type=click.FloatRange(0, 100), metavar="PERCENT",
               help="With --plan: the update limit (default: 30, or the lower one the plan was made with).")
 @plan_output_option
+@only_options
 @server_options
 @metrics_option
 @connection_options(with_env=False)
@@ -815,11 +876,16 @@ def apply(app: App, inventory, plan_file, prune, yes, force, concurrency, backup
       homer-sync apply inventory.yaml
       homer-sync apply --yes --prune --concurrency 8 inventory.yaml
       homer-sync apply --yes --plan reviewed.plan
+      homer-sync apply --yes --only-name '^sbc-standby$' inventory.yaml
       homer-sync --config servers.yaml apply --all-servers --yes
       homer-sync apply --yes --keep-backups 30 inventory.yaml
       homer-sync -q apply --yes --metrics-file /var/lib/node_exporter/textfile/homer_sync.prom inventory.yaml
       homer-sync apply --prune --allow-other-server lab-backup.yaml   # restore lab's aliases here
     """
+    only = _pop_only(kwargs)
+    if plan_file and only:
+        raise click.UsageError("--only-network, --only-name and --only-capture-id have no effect with --plan: the "
+                               "saved plan already says what to change (give them to plan)")
     if plan_file and inventory:
         raise click.UsageError("give either inventory files or --plan, not both")
     if plan_file and prune:
@@ -842,7 +908,7 @@ def apply(app: App, inventory, plan_file, prune, yes, force, concurrency, backup
         loaded = None if saved is not None else _open(app, paths)
         client, url = _connect(app, command_level, target, pool_size=concurrency, stdin_taken="-" in paths,
                                record=record)
-        run = _sync(app, client, url, prune=prune, force=force, concurrency=concurrency,
+        run = _sync(app, client, url, prune=prune, force=force, concurrency=concurrency, target=only,
                     backup_dir=Path(backup_dir) if backup_dir else _default_backup_dir(),
                     max_delete_percent=max_delete_percent, max_update_percent=max_update_percent,
                     server_name=target.name, keep_backups=keep_backups, allow_other_server=allow_other_server)

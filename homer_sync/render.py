@@ -88,11 +88,12 @@ addresses are always written by ``model.address`` / ``model.address_fields`` / `
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import replace
 from typing import NamedTuple
 from urllib.parse import urlsplit, urlunsplit
 
-from .model import address_fields, describe, printable  # noqa: F401  (describe: re-exported)
+from .model import address_fields, capture_text, describe, printable  # noqa: F401  (describe: re-exported)
 from .plan import Change, LeftAloneReason, update_reason
 
 FORMATS = ("plain", "table", "json", "markdown")
@@ -184,6 +185,12 @@ def _left_alone_groups(plan, verbose: bool) -> list:
     return groups
 
 
+def _heading(reason, plan) -> str:
+    if reason is LeftAloneReason.NOT_TARGETED and plan.target is not None:
+        return f"not targeted (outside {target_text(plan.target)})"
+    return LEFT_ALONE_HEADING[reason]
+
+
 def _more_line(hidden: int) -> str:
     return f"... and {hidden} more (-v or --output json lists them all)"
 
@@ -198,7 +205,7 @@ def left_alone_text(plan, *, verbose: bool = False) -> list[str]:
     total = len(plan.left_alone)
     lines = [f"Left alone on the server: {_plural(total, 'alias', 'aliases')}"]
     for reason, count, shown, hidden in groups:
-        lines.append(f"  {LEFT_ALONE_HEADING[reason]}: {count}")
+        lines.append(f"  {_heading(reason, plan)}: {count}")
         for item in shown:
             fields = [field.ljust(widths[i]) for i, field in enumerate(address_fields(item.alias))]
             text = "    " + "  ".join(fields) + "  " + label(item.alias)
@@ -218,7 +225,7 @@ def left_alone_markdown(plan, *, verbose: bool = False) -> list[str]:
     out = ["\n", f"**Left alone on the server: {_plural(len(plan.left_alone), 'alias', 'aliases')}**\n", "\n",
            "| why | address | port | capture | name | note |\n", "|---|---|---|---|---|---|\n"]
     for reason, count, shown, hidden in _left_alone_groups(plan, verbose):
-        why = f"{md_escape(LEFT_ALONE_HEADING[reason])} ({count})"
+        why = f"{md_escape(_heading(reason, plan))} ({count})"
         for item in shown:
             alias = item.alias
             cells = (why, md_escape(alias.cidr), str(alias.port), md_escape(alias.capture_id),
@@ -228,6 +235,22 @@ def left_alone_markdown(plan, *, verbose: bool = False) -> list[str]:
         if hidden:
             out.append(f"| {why} | | | | | {md_escape(_more_line(hidden))} |\n")
     return out
+
+
+def target_text(target) -> str:
+    """"--only-network 10.0.2.0/24 --only-name '^sbc'": the options a partial plan was made with."""
+    parts = [f"--only-network {net}" for net in target.networks]
+    parts += [f"--only-name {printable(repr(name))}" for name in target.names]
+    parts += [f"--only-capture-id {capture_text(capture)}" for capture in target.capture_ids]
+    return " ".join(parts)
+
+
+def drift_outside_target_line(plan) -> str:
+    """The stderr line of plan --detailed-exitcode on a partial plan with changes outside it."""
+    counts = Counter(change.action for change in plan.not_targeted)
+    parts = ", ".join(f"{counts[action]} to {action}" for action in ("create", "update", "delete") if counts[action])
+    return (f"Drift outside the target: {_plural(len(plan.not_targeted), 'change')} not targeted ({parts}); "
+            f"the exit code counts only the changes matching {target_text(plan.target)}")
 
 
 class Row(NamedTuple):

@@ -31,7 +31,7 @@ if TYPE_CHECKING:  # imported lazily at run time, like the functions below do
     from homer_sync.api import HomerClient
     from homer_sync.apply import ApplyResult, Progress
     from homer_sync.inventory import Inventory
-    from homer_sync.plan import Plan, SafetyLimits
+    from homer_sync.plan import Plan, SafetyLimits, Target
 
 
 @dataclass
@@ -59,6 +59,7 @@ class RunOptions:
     # The limits apply --plan checks a saved plan against (None: the defaults); a plan file's own are ignored.
     max_delete_percent: float | None = None
     max_update_percent: float | None = None
+    target: Target | None = None  # --only-*: a partial plan (the other changes are left alone)
 
 
 def _no_progress(plan: Plan) -> AbstractContextManager[Progress | None]:
@@ -108,7 +109,7 @@ class Sync:
 
     def plan(self, inventory) -> Job:
         """List HOMER once and diff it against the inventory (a draft's sources are read meanwhile)."""
-        return plan_inventory(inventory, self.client, prune=self.options.prune)
+        return plan_inventory(inventory, self.client, prune=self.options.prune, target=self.options.target)
 
     def load(self, path: Path) -> Job:
         """A saved plan, checked against the live server (see load_saved_plan)."""
@@ -202,7 +203,7 @@ def reject_tags_on_v3(aliases, client) -> None:
             )
 
 
-def plan_inventory(inventory, client, *, prune: bool):
+def plan_inventory(inventory, client, *, prune: bool, target: Target | None = None):
     """List the server once and diff it against the inventory.
 
     ``inventory`` may be an InventoryDraft: its sources are then read while
@@ -224,6 +225,7 @@ def plan_inventory(inventory, client, *, prune: bool):
         owner=config.owner if client.supports_tags else None,
         owner_tag=config.owner_tag,
         protect=inventory.protect or None,
+        target=target,
     )
     limits = SafetyLimits.from_config(config, prune_requested=prune, desired_empty=not inventory.aliases)
     return Job(client=client, existing=existing, plan=plan, limits=limits, inventory=inventory)
