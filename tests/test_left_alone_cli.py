@@ -24,12 +24,12 @@ EXTRA = [
 ]
 
 
-def readme_block(marker: str) -> str:
-    """The README's ```text block whose first line after the server line starts with ``marker``."""
+def readme_block(summary: str) -> str:
+    """The README's ```text block of a plan that ends with ``summary``."""
     for block in re.findall(r"```text\n(.*?)```", README.read_text(encoding="utf-8"), re.S):
-        if block.startswith(README_SERVER + "\n" + marker):
+        if block.startswith(README_SERVER + "\n") and block.endswith("\n" + summary + "\n"):
             return block
-    raise AssertionError(f"README has no text block starting with {marker!r}")
+    raise AssertionError(f"README has no plan ending with {summary!r}")
 
 
 @pytest.fixture
@@ -50,7 +50,8 @@ def as_readme(text: str, emulator) -> str:
 def test_plan_without_prune_lists_what_stays_as_in_the_readme(cli_run, emulator, story):
     result = cli_run("plan", story, emulator=emulator)
     assert result.exit_code == 0, result.output
-    assert as_readme(result.stdout, emulator) == readme_block("create  10.0.3.10/32")
+    assert as_readme(result.stdout, emulator) == readme_block(
+        "Plan: 1 to create, 0 to update, 0 to delete, 14 unchanged, 3 undeclared kept.")
     assert result.stdout.splitlines()[-1] == "Plan: 1 to create, 0 to update, 0 to delete, 14 unchanged, " \
                                              "3 undeclared kept."
 
@@ -58,7 +59,8 @@ def test_plan_without_prune_lists_what_stays_as_in_the_readme(cli_run, emulator,
 def test_plan_with_prune_shows_the_replacement_as_in_the_readme(cli_run, emulator, story):
     result = cli_run("plan", "--prune", story, emulator=emulator)
     assert result.exit_code == 0, result.output
-    assert as_readme(result.stdout, emulator) == readme_block("replace ")
+    assert as_readme(result.stdout, emulator) == readme_block(
+        "Plan: 1 to create, 0 to update, 2 to delete, 14 unchanged, 1 outside prune scope.")
 
 
 def test_apply_with_prune_makes_the_replacement_and_keeps_what_is_out_of_scope(cli_run, emulator, story):
