@@ -6,6 +6,7 @@ commands so that ``homer-sync --help`` starts fast.
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 import time
@@ -165,6 +166,20 @@ class App:
             click.echo(f"Warning: {message}", err=True)
 
 
+class FiniteFloat(click.FloatRange):
+    """A number of seconds or a percentage: a FloatRange that also refuses nan and inf, which
+    compare false with every bound (so a plain range lets them through) and then fail deep in
+    a socket or a percentage with a traceback."""
+
+    name = "number"
+
+    def convert(self, value, param, ctx):
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return number
+
+
 def connection_options(with_env: bool):
     """The connection flags, defined once: on the group (with env vars) and on each network command."""
 
@@ -185,9 +200,9 @@ def connection_options(with_env: bool):
                      help="Header name for --token (default Auth-Token)."),
         click.option("--api", envvar=env("api"), type=click.Choice(["v3", "v4", "auto"]),
                      help="HOMER API: v3 (HOMER 7), v4 (HOMER 10+) or auto (default) [env HOMER_API]."),
-        click.option("--timeout", envvar=env("timeout"), type=click.FloatRange(min=0.1),
+        click.option("--timeout", envvar=env("timeout"), type=FiniteFloat(0.1, 3600),
                      help="Seconds a request may take, connecting to the last byte of the answer;"
-                          " each retry gets as long again (default 10)."),
+                          " each retry gets as long again (default 10, at most 3600)."),
         click.option("--retries", envvar=env("retries"), type=click.IntRange(min=0),
                      help="Retries on connection errors, 429, 502-504 (default 3)."),
         click.option("--ca-bundle", envvar=env("ca_bundle"), type=click.Path(exists=True, dir_okay=False),
@@ -216,8 +231,8 @@ def global_option_flags(func):
         click.option("--no-color", is_flag=True, help="Plain output without colour (also NO_COLOR)."),
         click.option("--lock-file", type=click.Path(dir_okay=False),
                      help="Run lock (default $XDG_STATE_HOME/homer-sync/homer-sync.lock)."),
-        click.option("--lock-wait", type=click.FloatRange(min=0),
-                     help="Seconds to wait for another run's lock (default 0)."),
+        click.option("--lock-wait", type=FiniteFloat(0, 86400),
+                     help="Seconds to wait for another run's lock (default 0, at most 86400)."),
         click.option("--max-aliases", type=click.IntRange(min=1), metavar="N",
                      help="Refuse inventories that expand (ip x port) to more than N aliases (default 200,000)."),
         click.option("--config", "config_path", type=click.Path(dir_okay=False), metavar="FILE",
@@ -851,9 +866,9 @@ def _confirm(app: App, yes: bool, reads_stdin: bool, server: str | None = None):
               help="Backups of this server kept after a new one, the oldest removed first (0: keep all).")
 @click.option("--allow-other-server", is_flag=True,
               help="Apply a backup file taken from another HOMER server (refused by default).")
-@click.option("--max-delete-percent", type=click.FloatRange(0, 100), metavar="PERCENT",
+@click.option("--max-delete-percent", type=FiniteFloat(0, 100), metavar="PERCENT",
               help="With --plan: the delete limit (default: 30, or the lower one the plan was made with).")
-@click.option("--max-update-percent", type=click.FloatRange(0, 100), metavar="PERCENT",
+@click.option("--max-update-percent", type=FiniteFloat(0, 100), metavar="PERCENT",
               help="With --plan: the update limit (default: 30, or the lower one the plan was made with).")
 @plan_output_option
 @only_options
@@ -1170,7 +1185,7 @@ def lookup(app: App, ip, port, capture_id, inventory_file, servers, all_servers,
 
 
 @cli.command()
-@click.option("--latency", type=click.FloatRange(min=0), default=0.0,
+@click.option("--latency", type=FiniteFloat(0, 3600), default=0.0,
               help="Seconds of latency the emulator adds per request.")
 @global_options
 @click.pass_obj

@@ -81,6 +81,16 @@ CASES = {
     "user name in the environment not UTF-8": Case(
         ("check",), "the user name (HOMER_USERNAME) is not UTF-8 text",
         env={"HOMER_USERNAME": os.fsdecode(b"adm\xe9")}),
+    "timeout not a number": Case(("--timeout", "nan", "check"), "'nan' is not a finite number", exit_code=64),
+    "timeout infinite": Case(("--timeout", "inf", "check"), "inf is not in the range 0.1<=x<=3600", exit_code=64),
+    "timeout not a number in the environment": Case(
+        ("check",), "'nan' is not a finite number", env={"HOMER_TIMEOUT": "nan"}, exit_code=64),
+    "lock wait not a number": Case(
+        ("--lock-wait", "nan", "apply", "--yes", "--prune", "inv.yaml"), "'nan' is not a finite number",
+        exit_code=64),
+    "delete limit not a number": Case(
+        ("apply", "--yes", "--plan", "saved.plan", "--max-delete-percent", "nan"), "'nan' is not a finite number",
+        files={"saved.plan": b"{}"}, exit_code=64),
     "url with an open bracket": Case(("--url", "http://[::1", "check"), "invalid HOMER URL: Invalid IPv6 URL"),
     "token not Latin-1": Case(
         ("--token", "tok\u20acen", "check"), "character 4 is not Latin-1 (U+20AC)",
