@@ -225,17 +225,15 @@ def test_validate_no_sources_checks_without_reading(tmp_path, fake_source):
 def test_plan_reads_sources_while_homer_lists(tmp_path, fake_source, emulator):
     """The source waits until HOMER has been asked for its list: read one after the other, it would time out."""
     import threading
-    import time
+
+    from waiting import wait_until
 
     listed = threading.Event()
 
     def wait_for_listing():
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            if any(method == "GET" and "/alias" in path for method, path, _ in emulator.request_log):
-                listed.set()
-                return
-            time.sleep(0.01)
+        wait_until(lambda: any(method == "GET" and "/alias" in path for method, path, _ in emulator.request_log),
+                   what="HOMER asked for its alias list")
+        listed.set()
 
     fake_source.before_return = wait_for_listing
     fake_source.entries = [SourceEntry("o", {"alias": "a01", "ip": "10.0.0.1"})]
