@@ -14,13 +14,17 @@ import functools
 import io
 import json
 import re
+import sys
 
-from ..model import TAG_FIELDS, Alias, max_mask, sort_key
+from ..errors import HomerSyncError
+from ..model import TAG_FIELDS, Alias, describe, max_mask, sort_key
 from .csvsource import CSV_COLUMNS, EXACT_MARK
 from .document import VERSION
 from .exact import EXACT_KEY
 from .origin import BACKUP_KEY
 from .prune import PruneConfig
+
+CSV_CARRIES_NUL = sys.version_info >= (3, 11)  # Python 3.10's csv module can neither write nor read NUL
 
 _PLAIN = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_.@&/+:-]*[A-Za-z0-9_./+-])?")
 _YAML_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029\ud800-\udfff\ufeff\ufffe\uffff]")
@@ -141,6 +145,9 @@ def dump_inventory(aliases, fmt: str = "yaml", *, prune: PruneConfig | None = No
         for a in items:
             tags = [a.extra_dict().get(key, "") for key in TAG_FIELDS] if tagged else []
             row = [a.name, a.ip, a.port, a.mask, a.capture_id, "true" if a.status else "false", *tags]
+            if not CSV_CARRIES_NUL and any("\x00" in str(cell) for cell in row):
+                raise HomerSyncError(f"{describe(a)}: CSV cannot hold its NUL character on Python 3.10 "
+                                     "(3.11 and later can); use yaml or json")
             (quoted if any("\r" in str(cell) for cell in row) else writer).writerow(row)
         return buffer.getvalue()
     records = [_record(a) for a in items]
