@@ -11,7 +11,13 @@ import traceback as _traceback
 import factories
 import pytest
 
+import homer_sync
 from homer_sync.emulator import HomerEmulator
+
+
+def pytest_report_header(config):
+    """Which homer_sync the run tests: CI checks that it is the installed wheel, not a source tree."""
+    return f"homer_sync {homer_sync.__version__} from {homer_sync.__file__}"
 
 
 @pytest.fixture

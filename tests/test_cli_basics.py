@@ -8,6 +8,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
+import homer_sync
 from homer_sync import __version__
 from homer_sync.cli import cli
 
@@ -92,7 +93,7 @@ def test_python_dash_m_works():
 
 
 def test_packaged_example_matches_the_repository_copy():
-    packaged = ROOT / "homer_sync" / "inventory.example.yaml"
+    packaged = Path(homer_sync.__file__).parent / "inventory.example.yaml"  # the installed package's copy
     assert packaged.read_text() == EXAMPLE.read_text()
 
 

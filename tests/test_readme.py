@@ -323,3 +323,15 @@ def test_readme_json_schema_matches_the_real_output(session):
     assert list(apply_doc) == ["apply"]
     assert list(apply_doc["apply"]) == list(real_apply)
     assert list(apply_doc["apply"]["summary"]) == list(real_apply["summary"])
+
+
+def test_the_readme_test_command_is_the_one_ci_runs():
+    """CI runs the README's "Development" test command, not a variant of it."""
+    readme = README.read_text(encoding="utf-8")
+    development = readme[readme.index("## Development"):]
+    line = next(line for language, _, lines in code_blocks(development) if language == "sh" for line in lines)
+    readme_command = line.split("&&")[-1].split()
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    ci_command = re.search(r"^TEST_CMD=\((.*)\)$", ci, re.MULTILINE)
+    assert ci_command, ".ci/run lost its TEST_CMD"
+    assert readme_command == ci_command.group(1).split() == ["python", "-m", "pytest", "-q", "-n", "2"]
