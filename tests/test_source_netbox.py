@@ -274,6 +274,12 @@ def test_owned_scope_keeps_hand_made_aliases_out_of_a_netbox_driven_prune(tmp_pa
     deleted = [c["before"]["alias"] for c in json.loads(result.stdout)["changes"] if c["action"] == "delete"]
     assert deleted == ["old-lab"]  # inside 10.0.0.0/8, owned by the NetBox source, no longer declared
     assert "noc-jumphost" in {a["alias"] for a in emulator.aliases()}
+    left_alone = json.loads(result.stdout)["left_alone"]
+    assert left_alone["counts"] == {"outside_source_scope": 1}  # the plan says why it stays
+    assert [item["alias"]["alias"] for item in left_alone["aliases"]] == ["noc-jumphost"]
+    again = run(["plan", *homer_args(emulator), path], {"NETBOX_TOKEN": nb.read_token})
+    assert "  not declared, outside source scope (no source owns it): 1\n" in again.stdout
+    assert again.stdout.splitlines()[-1].endswith(", 1 outside source scope.")
 
 
 def test_verbose_lines_show_netbox_requests_but_never_the_token(tmp_path, nb):
