@@ -352,8 +352,10 @@ def _report_warnings(app: App, inventory) -> None:
         app.warn(str(warning))
 
 
-def _log_request(method, path, status, ms):
-    click.echo(f"HTTP {method} {path} {status if status is not None else '-'} {ms:.0f}ms", err=True)
+def _log_request(method, path, status, ms, reason=None):
+    from homer_sync.render import request_line
+
+    click.echo(request_line(method, path, status, ms, reason), err=True)
 
 
 def _load(app: App, paths, *, resolve: bool = True, sources: bool = True):

@@ -715,6 +715,14 @@ def render_lookup(result, stream) -> None:
 # -- the CLI's other sentences: failures, verification, validate, check --------------------------
 
 
+def request_line(method: str, path: str, status: int | None, ms: float, reason: str | None = None) -> str:
+    """The -v line of one HTTP attempt: "HTTP GET /api/v3/alias 201 3ms", or without an answer
+    "HTTP POST /api/v3/auth - connection refused (1ms)"."""
+    if status is None and reason:
+        return f"HTTP {method} {path} - {reason} ({ms:.0f}ms)"
+    return f"HTTP {method} {path} {status if status is not None else '-'} {ms:.0f}ms"
+
+
 def failure_lines(result) -> list[str]:
     """stderr lines for an apply that went wrong: each failed change, one line for writes HOMER
     refused (403: every further write would be refused too), each verification problem."""

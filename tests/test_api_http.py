@@ -38,9 +38,11 @@ def login_v3(rsps, base=BASE, token=JWT, admin=True):
 class Recorder:
     def __init__(self):
         self.calls = []
+        self.reasons = []
 
-    def __call__(self, method, path, status, ms):
+    def __call__(self, method, path, status, ms, reason):
         self.calls.append((method, path, status))
+        self.reasons.append(reason)
         assert isinstance(ms, float) and ms >= 0
 
 
@@ -286,7 +288,7 @@ def test_server_messages_are_scrubbed_of_secrets():
                   json={"message": f"incorrect password {PASSWORD}\nline two"})
     with pytest.raises(AuthenticationError) as err:
         connect(settings())
-    assert str(err.value) == "login refused for user 'admin': incorrect password *** line two"
+    assert str(err.value) == "login refused for user 'admin': HOMER says \"incorrect password *** line two\""
 
 
 # -- network failures simulated at the requests level -----------------------------------------
@@ -436,6 +438,7 @@ def test_connection_refused_is_retried_then_explained():
     assert str(err.value) == f"cannot reach HOMER at http://127.0.0.1:{port}: connection refused"
     # connect retries apply to POST too (nothing was sent); every attempt is observed
     assert hook.calls == [("POST", "/api/v3/auth", None)] * 3
+    assert hook.reasons == ["connection refused"] * 3
 
 
 def test_dropped_get_is_retried(loopback):
@@ -470,6 +473,7 @@ def test_read_timeout_on_a_silent_server(loopback):
     assert str(err.value) == (f"HOMER at {server.url} failed to answer GET /api/v3/alias: no"
                               " complete answer within 0.2s (after 1 retry)")
     assert hook.calls == [("GET", "/api/v3/alias", None)] * 2
+    assert hook.reasons == ["no complete answer within 0.2s"] * 2
     with pytest.raises(AmbiguousWriteError):
         transport.send("POST", "/api/v3/alias", body={})
     assert server.requests.count("POST /api/v3/alias HTTP/1.1") == 1

@@ -137,7 +137,8 @@ def test_login_refused(rsps):
              json={"statuscode": 401, "error": "Unauthorized", "message": "incorrect password"})
     with pytest.raises(AuthenticationError) as err:
         connect(settings())
-    assert str(err.value) == "login refused for user 'admin': incorrect password"
+    assert str(err.value) == ("login refused for user 'admin': HOMER says \"incorrect password\" (HOMER 7 says "
+                              "this for an unknown user too: check the user name as well)")
     assert (err.value.status, err.value.method, err.value.url) == \
         (401, "POST", f"{BASE}/api/v3/auth")
     assert len(rsps.calls) == 1  # a 401 on v3 is an answer: v4 is not tried
@@ -147,7 +148,7 @@ def test_login_400(rsps):
     rsps.add("POST", f"{BASE}/api/v3/auth", status=400,
              json={"data": {}, "message": "Key: 'UserloginDetails.Username' Error:Field"
                                           " validation for 'Username' failed"})
-    with pytest.raises(AuthenticationError, match=r"^login refused for user 'admin': Key: "):
+    with pytest.raises(AuthenticationError, match=r"^login refused for user 'admin': HOMER says \"Key: "):
         connect(settings(api="v3"))
 
 
@@ -400,7 +401,7 @@ def test_relogin_refused(rsps):
     rsps.add("POST", f"{BASE}/api/v3/auth", status=401, json={"message": "incorrect password"})
     rsps.add("GET", f"{BASE}/api/v3/alias", status=401, json={"message": "invalid or expired jwt"})
     client = connect(settings())
-    with pytest.raises(AuthenticationError, match="^login refused for user 'admin': incorrect"):
+    with pytest.raises(AuthenticationError, match="^login refused for user 'admin': HOMER says \"incorrect"):
         client.list_aliases()
 
 
@@ -604,8 +605,9 @@ def test_replay_unknown_guid(rsps):
 
 def test_replay_refusals(rsps):
     replay(rsps, "auth_wrong_password", check_body=False)
-    with pytest.raises(AuthenticationError, match="^login refused for user 'admin': incorrect"
-                                                  " password$"):
+    with pytest.raises(AuthenticationError, match=r"^login refused for user 'admin': HOMER says \"incorrect"
+                                                  r" password\" \(HOMER 7 says this for an unknown user too: "
+                                                  r"check the user name as well\)$"):
         connect(settings(api="v3"))
     rsps.reset()
     replay(rsps, "authtoken_invalid_value")

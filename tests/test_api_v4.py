@@ -100,7 +100,7 @@ def test_bad_credentials(rsps):
              json={"error": "unauthorized", "message": "invalid credentials"})
     with pytest.raises(AuthenticationError) as err:
         connect(settings(api="v4"))
-    assert str(err.value) == "login refused for user 'admin': invalid credentials"
+    assert str(err.value) == "login refused for user 'admin': HOMER says \"invalid credentials\""
 
 
 def test_password_login_disabled(rsps):

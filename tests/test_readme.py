@@ -54,6 +54,11 @@ CONFIG_LANGUAGES = {"yaml", "ini", "crontab"}
 # (pattern matched against a part of an sh line, reason it is not run)
 SKIP = [
     (r"^pip install\b", "installs homer-sync; the test runs the package it imports"),
+    (r"^python3 -m venv \.venv$", "creates a virtual environment; the test runs in one already"),
+    (r"^\. \.venv/bin/activate$", "activates that virtual environment"),
+    (r"^sudo python3 -m venv /opt/homer-sync$", "creates the service's virtual environment (needs root)"),
+    (r"^sudo /opt/homer-sync/bin/pip install \.$", "installs homer-sync into it (needs root)"),
+    (r"^pipx install \.$", "installs homer-sync with pipx; the test runs the package it imports"),
     (r"^python -m pytest\b", "runs the test suite, of which this is a part"),
     (r"^export HOMER_", "sets the connection; the test points it at the emulator (rule 3)"),
     (r"^cp inventory\.example\.yaml inventory\.yaml$", "the test copies the example inventory itself"),

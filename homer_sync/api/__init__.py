@@ -13,7 +13,7 @@ from typing import Protocol, runtime_checkable
 
 from ..model import Alias
 
-RequestHook = Callable[[str, str, "int | None", float], None]
+RequestHook = Callable[[str, str, "int | None", float, "str | None"], None]
 
 
 @dataclass(frozen=True)
@@ -32,8 +32,9 @@ class ConnectionSettings:
     insecure: bool = False
     pool_size: int = 8
     backoff_factor: float = 0.5
-    # on_request(method, path_with_query, status or None, milliseconds): called for
-    # every HTTP attempt, retries included; it never receives headers or bodies.
+    # on_request(method, path_with_query, status or None, milliseconds, reason or None): called for
+    # every HTTP attempt, retries included; ``reason`` says why an attempt got no answer ("connection
+    # refused"). It never receives headers or bodies.
     on_request: RequestHook | None = field(default=None, repr=False, compare=False)
 
     def __repr__(self) -> str:

@@ -85,10 +85,18 @@ class BaseClient:
     def _parse_login(self, reply: Reply) -> tuple[str, bool | None]:  # pragma: no cover
         raise NotImplementedError
 
-    def _login_refused(self, reply: Reply, default: str) -> AuthenticationError:
-        reason = self._message(reply) or default
-        return AuthenticationError(f"login refused for user {self.username!r}: {reason}",
-                                   status=reply.status, method=reply.method, url=reply.url)
+    def _login_refused(self, reply: Reply, hints: dict | None = None) -> AuthenticationError:
+        """HOMER's own words, quoted as its words (``hints``: a note for a message known to say less or
+        more than it seems, e.g. HOMER 7's "incorrect password" for an unknown user too)."""
+        words = self._message(reply)
+        text = f"login refused for user {self.username!r}"
+        if words:
+            text += f": HOMER says \"{words}\""
+            if hints and words in hints:
+                text += f" ({hints[words]})"
+        else:
+            text += f" (HTTP {reply.status}, no reason given)"
+        return AuthenticationError(text, status=reply.status, method=reply.method, url=reply.url)
 
     # -- authenticated calls -------------------------------------------------
     def _auth_headers(self) -> tuple[dict, int]:

@@ -47,9 +47,10 @@ _local = threading.local()
 class _Attempts:
     """Timing of the HTTP attempts of one logical call (urllib3 retries included)."""
 
-    def __init__(self, report, limit: float):
+    def __init__(self, report, limit: float, describe):
         self._report = report
         self._limit = limit
+        self._describe = describe  # exception -> the phrase naming why an attempt got no answer
         self.start = time.monotonic()
         self.open = True
         self.retries = 0
@@ -59,10 +60,11 @@ class _Attempts:
         """When the current attempt's answer must be complete (time.monotonic)."""
         return self.start + self._limit
 
-    def ended(self, status: int | None) -> None:
+    def ended(self, status: int | None, error: Exception | None = None) -> None:
         if self.open:
             self.open = False
-            self._report(status, (time.monotonic() - self.start) * 1000.0)
+            reason = self._describe(error) if error is not None and status is None else None
+            self._report(status, (time.monotonic() - self.start) * 1000.0, reason)
 
     def retrying(self) -> None:
         self.retries += 1
@@ -80,7 +82,9 @@ class _ObservedRetry(Retry):
         attempts = getattr(_local, "attempts", None)
         if attempts is not None:
             response = kwargs.get("response", args[2] if len(args) > 2 else None)
-            attempts.ended(getattr(response, "status", None))
+            error = kwargs.get("error", args[3] if len(args) > 3 else None)
+            attempts.ended(getattr(response, "status", None),
+                           requests.exceptions.ConnectionError(error) if error is not None else None)
         new = super().increment(*args, **kwargs)
         if attempts is not None:
             attempts.retrying()
@@ -281,14 +285,16 @@ class Transport:
         shown = unquote(parts.path + (f"?{parts.query}" if parts.query else ""))
         with self._count_lock:
             self.call_count += 1
-        attempts = _Attempts(lambda status, ms: self._record(method, shown, status, ms), self.timeout)
+        host = parts.hostname or ""
+        attempts = _Attempts(lambda status, ms, reason: self._record(method, shown, status, ms, reason),
+                             self.timeout, lambda exc: _describe(exc, self.timeout, host, self.service)[0])
         _local.attempts = attempts
         _local.repeatable = repeatable
         try:
             response = self._session.request(method, url, json=body, headers=headers,
                                              timeout=self.timeout, allow_redirects=False)
         except requests.RequestException as exc:
-            attempts.ended(None)
+            attempts.ended(None, exc)
             ambiguous = method == "POST" and not repeatable
             raise self._network_error(exc, method, url, shown, attempts.retries, action,
                                       ambiguous) from None
@@ -301,11 +307,11 @@ class Transport:
                      data=data, kind=kind, retries=attempts.retries,
                      location=response.headers.get("Location"))
 
-    def _record(self, method: str, path: str, status: int | None, ms: float) -> None:
+    def _record(self, method: str, path: str, status: int | None, ms: float, reason: str | None) -> None:
         with self._count_lock:
             self.request_count += 1
         if self._hook is not None:
-            self._hook(method, path, status, ms)
+            self._hook(method, path, status, ms, reason)
 
     def _network_error(self, exc, method, url, shown, retries, action, ambiguous) -> ApiError:
         detail, sent = _describe(exc, self.timeout, urlsplit(url).hostname or "", self.service)

@@ -9,6 +9,8 @@ from .http import Reply
 from .items import MalformedItem, read_alias
 
 ALIASES = "/api/v3/alias"
+# HOMER 7 answers a wrong password and an unknown user alike (transcript: auth_wrong_password, auth_unknown_user).
+LOGIN_HINTS = {"incorrect password": "HOMER 7 says this for an unknown user too: check the user name as well"}
 
 TOKEN_WRITE_REFUSED = (
     "HOMER 7 API tokens only have user rights: writes are refused (403)."
@@ -61,7 +63,7 @@ class V3Client(BaseClient):
             admin = user.get("admin") if isinstance(user, dict) else None
             return token, admin if isinstance(admin, bool) else None
         if reply.status in (400, 401):
-            raise self._login_refused(reply, "incorrect user name or password")
+            raise self._login_refused(reply, LOGIN_HINTS)
         self.fail(reply, "log in")
 
     def _auth_rejected(self, reply: Reply) -> bool:

@@ -56,7 +56,7 @@ class V4Client(BaseClient):
                 admin = scope == "admin" if scope in ("admin", "user") else None
             return token, admin
         if reply.status in (400, 401):
-            raise self._login_refused(reply, "invalid credentials")
+            raise self._login_refused(reply)
         if reply.status == 403:
             raise AuthenticationError(PASSWORD_LOGIN_DISABLED, status=403, method="POST",
                                       url=reply.url)

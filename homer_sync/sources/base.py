@@ -46,9 +46,9 @@ class SourceContext:
     environ: Mapping[str, str] = field(default_factory=dict)  # for token_env: and the like
     timeout: float = 300.0  # seconds for the whole source (its block's time_limit); the framework enforces it
     resolver: Callable[[str], list[str]] | None = None  # host name -> addresses (None: the source's default)
-    # on_request(method, path, status or None, milliseconds) for each HTTP request a source sends
-    # (the -v lines); never given headers or bodies.
-    on_request: Callable[[str, str, int | None, float], None] | None = None
+    # on_request(method, path, status or None, milliseconds, why there is no status or None) for each
+    # HTTP request a source sends (the -v lines); never given headers or bodies.
+    on_request: Callable[[str, str, int | None, float, str | None], None] | None = None
 
 
 class SourceError(HomerSyncError):

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit, urlunsplit
 from ..base import SourceError
 from .lists import Address, Destination, network_address, parse_attrs
 
-RequestHook = Callable[[str, str, "int | None", float], None]
+RequestHook = Callable[[str, str, "int | None", float, "str | None"], None]
 
 
 class KamailioRpc:
@@ -25,7 +25,7 @@ class KamailioRpc:
         self.url = url
         self.timeout = timeout
         self.shown_url = _without_credentials(url)
-        self.on_request = on_request  # the -v line of each request: method, path, status, milliseconds
+        self.on_request = on_request  # the -v line of each request: method, path, status, milliseconds, failure
 
     def destinations(self) -> list[Destination]:
         result = self._call("dispatcher.list")
@@ -64,20 +64,21 @@ class KamailioRpc:
         import requests
 
         where = f"kamailio rpc {method}"
-        started, status = time.monotonic(), None
+        started, status, failure = time.monotonic(), None, None
         try:
             response = requests.post(self.url, json={"jsonrpc": "2.0", "method": method, "id": 1},
                                      timeout=self.timeout)
             status = response.status_code
         except requests.Timeout:
+            failure = f"no answer within {self.timeout:g} s"
             raise SourceError(where, f"no answer from {self.shown_url} within {self.timeout:g} s") from None
         except requests.RequestException as exc:
-            reason = "connection refused" if "refused" in str(exc).lower() else type(exc).__name__
-            raise SourceError(where, f"cannot reach {self.shown_url}: {reason}") from None
+            failure = "connection refused" if "refused" in str(exc).lower() else type(exc).__name__
+            raise SourceError(where, f"cannot reach {self.shown_url}: {failure}") from None
         finally:
             if self.on_request is not None:
                 path = urlsplit(self.url).path or "/"
-                self.on_request("POST", f"{path} {method}", status, (time.monotonic() - started) * 1000)
+                self.on_request("POST", f"{path} {method}", status, (time.monotonic() - started) * 1000, failure)
         try:
             body = response.json()
         except ValueError:
