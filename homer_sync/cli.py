@@ -1189,21 +1189,43 @@ def lookup(app: App, ip, port, capture_id, inventory_file, servers, all_servers,
 @cli.command()
 @click.option("--latency", type=FiniteFloat(0, 3600), default=0.0,
               help="Seconds of latency the emulator adds per request.")
+@click.option("--keep", is_flag=True,
+              help="Afterwards, keep the emulator running with the demo's aliases until Ctrl-C or SIGTERM, "
+                   "and print how to connect to it.")
 @global_options
 @click.pass_obj
-def demo(app: App, latency):
+def demo(app: App, latency, keep):
     """Run the whole story against the built-in HOMER emulator on loopback.
 
     Starts the emulator, plans and applies inventory.example.yaml, then shows
-    that a second run changes nothing (and costs two requests).
+    that a second run changes nothing (and costs two requests). With --keep
+    the emulator stays up, holding the demo's aliases, for you to try every
+    command against it.
 
     \b
-    Example:
+    Examples:
       homer-sync demo
+      homer-sync demo --keep
     """
     from homer_sync.demo import run_demo
 
-    return run_demo(sys.stdout, color=app.color and _is_tty(sys.stdout), latency=latency)
+    return run_demo(sys.stdout, color=app.color and _is_tty(sys.stdout), latency=latency,
+                    hold=_until_stopped if keep else None)
+
+
+def _until_stopped() -> None:
+    """Return on Ctrl-C (SIGINT) or SIGTERM."""
+    import signal
+    import threading
+
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        while not stop.wait(0.5):
+            pass
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def main() -> None:

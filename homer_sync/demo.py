@@ -31,9 +31,11 @@ def example_inventory_path() -> Path:
     return Path(str(resources.files("homer_sync") / "inventory.example.yaml"))
 
 
-def run_demo(stream, *, color: bool = False, latency: float = 0.0) -> int:
+def run_demo(stream, *, color: bool = False, latency: float = 0.0, hold=None) -> int:
+    """The demo; with ``hold`` (a function that returns when the user stops it), the emulator keeps
+    running with the demo's aliases until ``hold`` returns, and how to connect to it is printed."""
     from homer_sync.api import ConnectionSettings, connect
-    from homer_sync.emulator import HomerEmulator
+    from homer_sync.emulator import HomerEmulator, connection_lines
     from homer_sync.inventory import load_inventory
     from homer_sync.render import render_apply_result, render_plan
     from homer_sync.sync import RunOptions, Sync
@@ -80,9 +82,17 @@ def run_demo(stream, *, color: bool = False, latency: float = 0.0) -> int:
         requests_sent = len(server.request_log)
         say(f"The second run sent {requests_sent} requests to HOMER (login + list).")
 
-    if not result.ok or second.plan.has_changes:
-        say("Demo FAILED: the second plan is not empty.")
-        return EXIT_ERROR
-    say("Demo complete: HOMER holds every declared alias and a second run changes nothing "
-        "(what it does not declare is left alone: the demo does not prune).")
+        if not result.ok or second.plan.has_changes:
+            say("Demo FAILED: the second plan is not empty.")
+            return EXIT_ERROR
+        say("Demo complete: HOMER holds every declared alias and a second run changes nothing "
+            "(what it does not declare is left alone: the demo does not prune).")
+        if hold is not None:
+            say()
+            say(f"The emulator keeps running on {server.url} with the demo's aliases (HOMER 7, API v3).")
+            for line in connection_lines(server.url, DEMO_USER, DEMO_PASSWORD):
+                say(line)
+            say(f"Then try: homer-sync plan {inventory_path}, homer-sync export, homer-sync lookup 10.0.1.10")
+            say("Ctrl-C (or SIGTERM) stops it.")
+            hold()
     return EXIT_OK

@@ -12,6 +12,17 @@ homer_sync imports this package except the ``demo`` command.
 
 from __future__ import annotations
 
+import shlex
+
 from homer_sync.emulator.server import HomerEmulator
 
-__all__ = ["HomerEmulator"]
+__all__ = ["HomerEmulator", "connection_lines"]
+
+
+def connection_lines(url: str, user: str, password: str) -> list[str]:
+    """How to reach a running emulator: its login, and a shell line that points homer-sync at it."""
+    return [
+        f"Login: {user} / {password}",
+        f"export HOMER_URL={shlex.quote(url)} HOMER_USERNAME={shlex.quote(user)} "
+        f"HOMER_PASSWORD={shlex.quote(password)}",
+    ]

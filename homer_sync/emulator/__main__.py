@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import signal
 import sys
 import threading
 
-from homer_sync.emulator.server import HomerEmulator
+from homer_sync.emulator import HomerEmulator, connection_lines
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -18,7 +19,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--api", choices=("v3", "v4"), default="v3", help="API flavour (default v3)")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=0, help="TCP port (default 0: any free port)")
+    parser.add_argument("--port", type=int, default=0, help="TCP port (default 0: any free port, printed at start)")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds added to every request")
     parser.add_argument("--seed-file", help="JSON list of aliases in the v3 shape to load at start")
     parser.add_argument("--user", default="admin", help="admin user name (default admin)")
@@ -61,12 +62,30 @@ def main(argv: list[str] | None = None) -> int:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    with emulator:
+    try:
+        emulator.start()
+    except OSError as exc:
+        print(f"Error: {listen_error(args.host, args.port, exc)}", file=sys.stderr, flush=True)
+        return 1
+    try:
         print(f"HOMER emulator ({args.api}) listening on {emulator.url}", flush=True)
+        for line in connection_lines(emulator.url, args.user, args.password):
+            print(line, flush=True)
+        print("Ctrl-C (or SIGTERM) stops it.", file=sys.stderr, flush=True)
         while not stop.wait(0.5):
             pass
+    finally:
+        emulator.stop()
     print("HOMER emulator stopped", file=sys.stderr, flush=True)
     return 0
+
+
+def listen_error(host: str, port: int, exc: OSError) -> str:
+    where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    if exc.errno == errno.EADDRINUSE:
+        return (f"cannot listen on {where}: the port is in use; choose another with --port, "
+                "or --port 0 for any free one")
+    return f"cannot listen on {where}: {exc.strerror or exc}"
 
 
 if __name__ == "__main__":
