@@ -99,12 +99,14 @@ def split_tokens(text: str) -> list[str]:
 
 def parts(tokens: list[str]) -> list[list[str]]:
     """Tokens split at && and ; (a pipe or || ends the command: what follows is not homer-sync)."""
-    out, current = [], []
+    out, current, ended = [], [], False
     for token in tokens:
         if token in ("&&", ";"):
             out.append(current)
-            current = []
-        else:
+            current, ended = [], False
+        elif token in ("|", "||"):
+            ended = True
+        elif not ended:
             current.append(token)
     out.append(current)
     return [p for p in out if p]
