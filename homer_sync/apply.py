@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timezone
 from enum import Enum
 from pathlib import Path
@@ -39,7 +40,7 @@ from homer_sync.plan import Change
 
 
 class Outcome(Enum):
-    """What happened to one change: a fact the run decides on (render.py words it)."""
+    """What happened to one change: a fact the run decides on (the render package words it)."""
 
     DONE = "done"
     ALREADY_GONE = "already gone"  # a delete whose alias someone else removed first
@@ -68,6 +69,7 @@ class ChangeOutcome:
     change: Change
     outcome: Outcome
     error: str | None = None  # the error's message, for a failure
+    duration: float | None = None  # seconds the write took, by apply_plan's monotonic clock
 
     @property
     def ok(self) -> bool:
@@ -154,7 +156,17 @@ def _make_private_dirs(directory: Path) -> None:
         level.mkdir(mode=0o700, exist_ok=True)
 
 
-def _run_one(client, change) -> ChangeOutcome:
+Monotonic = Callable[[], float]  # monotonic seconds (time.monotonic); tests inject their own
+
+
+def _run_one(client, change, monotonic: Monotonic = time.monotonic) -> ChangeOutcome:
+    """One write, timed by ``monotonic``."""
+    start = monotonic()
+    outcome = _write(client, change)
+    return replace(outcome, duration=max(0.0, monotonic() - start))
+
+
+def _write(client, change) -> ChangeOutcome:
     try:
         if change.action == "create":
             client.create(change.after)
@@ -180,7 +192,7 @@ def _run_one(client, change) -> ChangeOutcome:
 
 
 def _run_phase(client, changes: Sequence, *, concurrency: int, stop: threading.Event, halt: threading.Event,
-               progress: Progress | None):
+               progress: Progress | None, monotonic: Monotonic = time.monotonic):
     """Run changes with at most ``concurrency`` in flight; submit no more once ``stop`` or ``halt`` is set."""
     outcomes: list[ChangeOutcome] = []
     pending = list(changes)
@@ -189,7 +201,7 @@ def _run_phase(client, changes: Sequence, *, concurrency: int, stop: threading.E
     with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
         while pending or in_flight:
             while pending and len(in_flight) < concurrency and not (stop.is_set() or halt.is_set()):
-                in_flight.add(pool.submit(_run_one, client, pending.pop()))
+                in_flight.add(pool.submit(_run_one, client, pending.pop(), monotonic))
             if not in_flight:
                 break
             done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
@@ -204,7 +216,8 @@ def _run_phase(client, changes: Sequence, *, concurrency: int, stop: threading.E
     return outcomes, pending
 
 
-def _resolve_ambiguous_creates(client, outcomes: list[ChangeOutcome], progress: Progress | None) -> list[ChangeOutcome]:
+def _resolve_ambiguous_creates(client, outcomes: list[ChangeOutcome], progress: Progress | None,
+                               monotonic: Monotonic = time.monotonic) -> list[ChangeOutcome]:
     """A create whose answer was lost may or may not exist: look before creating again."""
     ambiguous = [o for o in outcomes if o.outcome is Outcome.AMBIGUOUS and o.change.action == "create"]
     if not ambiguous:
@@ -222,9 +235,9 @@ def _resolve_ambiguous_creates(client, outcomes: list[ChangeOutcome], progress: 
         if (alias.identity, alias.attributes) in present:
             resolved[id(outcome)] = ChangeOutcome(outcome.change, Outcome.CONFIRMED)
         else:
-            retry = _run_one(client, outcome.change)
+            retry = _run_one(client, outcome.change, monotonic)
             if retry.ok:
-                retry = ChangeOutcome(outcome.change, Outcome.CREATED_ON_RETRY)
+                retry = ChangeOutcome(outcome.change, Outcome.CREATED_ON_RETRY, duration=retry.duration)
             resolved[id(outcome)] = retry
         if progress:
             progress(resolved[id(outcome)])
@@ -279,6 +292,7 @@ def apply_plan(
     progress: Progress | None = None,
     stop: threading.Event | None = None,
     declared: Sequence[Alias] = (),
+    monotonic: Monotonic = time.monotonic,
 ) -> ApplyResult:
     """Creates and updates first, deletes last; then re-list and verify (``declared``: the
     inventory's aliases, each of which must be on the server afterwards unless its write failed
@@ -292,15 +306,16 @@ def apply_plan(
 
     halt = threading.Event()
     first = list(plan.creates) + list(plan.updates)
-    outcomes, left = _run_phase(client, first, concurrency=concurrency, stop=stop, halt=halt, progress=progress)
-    outcomes = _resolve_ambiguous_creates(client, outcomes, progress)
+    outcomes, left = _run_phase(client, first, concurrency=concurrency, stop=stop, halt=halt, progress=progress,
+                                monotonic=monotonic)
+    outcomes = _resolve_ambiguous_creates(client, outcomes, progress, monotonic)
     result.outcomes.extend(outcomes)
     result.not_started.extend(left)
     if stop.is_set() or halt.is_set():
         result.not_started.extend(plan.deletes)
     else:
         outcomes, left = _run_phase(client, plan.deletes, concurrency=concurrency, stop=stop, halt=halt,
-                                    progress=progress)
+                                    progress=progress, monotonic=monotonic)
         result.outcomes.extend(outcomes)
         result.not_started.extend(left)
     result.interrupted = stop.is_set()

@@ -35,7 +35,7 @@ EXIT_CODES_HELP = """\b
 Exit codes:
   0   success (with --detailed-exitcode: no changes)
   1   error of any kind (network, auth, invalid inventory, failed or unverified apply)
-  2   changes pending (plan --detailed-exitcode only)
+  2   changes pending (plan --detailed-exitcode); saved plan stale (show --check)
   3   plan refused as unsafe (thresholds, empty inventory prune); --force overrides
   64  command-line usage error"""
 
@@ -323,6 +323,7 @@ def cli(ctx, verbose, quiet, no_color, lock_file, lock_wait, max_aliases, config
       homer-sync apply --yes --prune inventory.yaml
       homer-sync export -o csv > aliases.csv
       homer-sync lookup 10.0.1.10 --port 5060
+      homer-sync show reviewed.plan --check
 
     \b
     Shell completion (bash; zsh_source and fish_source for the others):
@@ -441,16 +442,51 @@ def _ask_password(credentials, url: str, *, stdin_taken: bool):
 
 
 def _connect(app: App, command_level: dict, target: Target | None = None, *, pool_size: int = 8,
-             stdin_taken: bool = False, record=None):
-    """(client, URL); ``record`` (a runs.ServerRun) learns the URL before the first request."""
+             stdin_taken: bool = False, record=None, events=None):
+    """(client, URL); ``record`` (a runs.ServerRun) learns the URL before the first request;
+    ``events`` (jsonl output) hears of every retry."""
     from dataclasses import replace
 
     from homer_sync.api import connect
 
-    settings = replace(_settings(app, command_level, target, stdin_taken=stdin_taken), pool_size=pool_size)
+    settings = replace(_settings(app, command_level, target, stdin_taken=stdin_taken), pool_size=pool_size,
+                       on_retry=events.retry if events is not None else None)
     if record is not None:
         record.url = settings.url
     return connect(settings), settings.url
+
+
+def _event_stream(fmt: str):
+    """The jsonl event stream on stdout, or None for the other formats."""
+    if fmt != "jsonl":
+        return None
+    from homer_sync.render.events import EventStream
+
+    return EventStream(sys.stdout)
+
+
+class _ErrorsAsEvents:
+    """With jsonl output, an error ending the run is also an ``error`` event (the exit code and the
+    stderr line stay as they are)."""
+
+    def __init__(self, events):
+        self.events = events
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, exc, tb):
+        if self.events is None or exc is None:
+            return False
+        if isinstance(exc, UnsafePlanError):
+            self.events.error(str(exc), exit_code=exc.exit_code, reasons=exc.reasons)
+        elif isinstance(exc, HomerSyncError):
+            self.events.error(str(exc), exit_code=exc.exit_code)
+        elif isinstance(exc, click.UsageError):
+            self.events.error(exc.format_message(), exit_code=EXIT_USAGE)
+        elif isinstance(exc, click.Abort):
+            self.events.error("aborted", exit_code=EXIT_ERROR)
+        return False
 
 
 # -- several servers ----------------------------------------------------------------------------------
@@ -550,7 +586,7 @@ def _each_server(app: App, command: str, targets: list[Target], body, *, fmt: st
     pending: BaseException | None = None  # an error of a single server, or an interruption: raised at the end
     for target in targets:
         record = ServerRun(target.name, command, url=getattr(target.server, "url", None))
-        if not single and not app.quiet:
+        if not single and not app.quiet and fmt != "jsonl":  # jsonl: each plan event names its server
             click.echo(server_heading(str(target.name), record.url, fmt=fmt), nl=False)
         started = CLOCKS.monotonic()
         try:
@@ -615,13 +651,15 @@ def _table_color(app: App, fmt: str) -> bool:
     return fmt == "table" and app.color and _is_tty(sys.stdout)
 
 
-def _render(plan, app: App, fmt: str, context: dict) -> None:
+def _render(plan, app: App, fmt: str, context: dict, **refusal) -> None:
+    """The plan on stdout; ``refusal``: render_plan's unsafe, forced and saved."""
     from homer_sync.render import render_plan
 
     fmt = _output_format(app, fmt)
     if app.quiet and fmt in ("table", "plain"):
         return
-    render_plan(plan, sys.stdout, fmt=fmt, color=_table_color(app, fmt), context=context, verbose=app.verbose > 0)
+    render_plan(plan, sys.stdout, fmt=fmt, color=_table_color(app, fmt), context=context, verbose=app.verbose > 0,
+                **refusal)
 
 
 def _say_forced(reasons: list[str]) -> None:
@@ -645,6 +683,8 @@ def output_option(choices: list[str], default: str, help: str | None = None):
 
 PLAN_FORMATS = ["auto", "table", "plain", "json", "markdown"]
 plan_output_option = output_option(PLAN_FORMATS, "auto", "auto = table on a terminal, plain lines otherwise.")
+run_output_option = output_option(PLAN_FORMATS + ["jsonl"], "auto", "auto = table on a terminal, plain lines "
+                                  "otherwise; jsonl = one JSON event a line as the run goes.")
 
 
 def older_name(old: str, new: str, dest: str, **attrs):
@@ -764,7 +804,7 @@ def _check_one_document(fmt: str, targets: list[Target]) -> None:
 @click.argument("inventory", nargs=-1, type=click.Path(allow_dash=True))
 @click.option("--prune", is_flag=True,
               help="Also delete server aliases the inventory does not declare (within prune.only).")
-@plan_output_option
+@run_output_option
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 0 when there are no changes, 2 when there are.")
 @click.option("--save", "save", metavar="PLANFILE", type=click.Path(dir_okay=False),
               help="Save the plan (with a checksum of the server state) for apply --plan"
@@ -796,17 +836,23 @@ def plan(app: App, inventory, prune, output, detailed_exitcode, save, force, ser
       homer-sync --config servers.yaml plan --server lab --server prod --detailed-exitcode
       homer-sync plan inventory.yaml --detailed-exitcode --metrics-file /var/lib/node_exporter/textfile/hs.prom
     """
-    from homer_sync.sync import backup_of_other_server
+    from homer_sync.sync import InventoryFiles, backup_of_other_server
 
     only = _pop_only(kwargs)
     command_level = _pop_connection(kwargs)
     targets = _targets(app, servers, all_servers, command_level)
     _check_one_document(output, targets)
+    events = _event_stream(output)
 
     def one(target: Target, record) -> int:
+        with _ErrorsAsEvents(events):  # with jsonl output, an error is also an event
+            return plan_one(target, record)
+
+    def plan_one(target: Target, record) -> int:
         paths = _inventory_for(target, inventory)
+        files = InventoryFiles.read(paths) if save else None  # the bytes planned from, for show
         loaded = _open(app, paths)
-        client, url = _connect(app, command_level, target, stdin_taken="-" in paths, record=record)
+        client, url = _connect(app, command_level, target, stdin_taken="-" in paths, record=record, events=events)
         run = _sync(app, client, url, prune=prune, force=force, target=only)
         try:
             job = run.plan(loaded)
@@ -817,21 +863,30 @@ def plan(app: App, inventory, prune, output, detailed_exitcode, save, force, ser
         for origin in backup_of_other_server(job.inventory, url):
             app.warn(f"{origin.source} is a backup of {origin.server}, not of this server: apply will refuse it "
                      "without --allow-other-server")
-        _render(job.plan, app, output, {"server": url, "api": client.api_version})
+        unsafe = run.unsafe(job)
+        saved = target.path(Path(save)) if save else None
+        context = {"server": url, "api": client.api_version}
+        if events is not None:
+            events.planned(job.plan, context, unsafe=unsafe, forced=force)
+        else:  # an unsafe plan is refused before it is saved: the markdown names the file only when it will be
+            _render(job.plan, app, output, context, unsafe=unsafe, forced=force,
+                    saved=str(saved) if saved is not None and (force or not unsafe) else None)
         forced = run.gate(job)
         if forced:
             _say_forced(forced)
-        if save:
-            saved = target.path(Path(save))
-            run.save(job, saved)
+        if saved is not None:
+            from datetime import datetime, timezone
+
+            run.save(job, saved, created=datetime.now(timezone.utc), inventory=files)
             app.info(f"Plan saved to {saved}; apply it with: homer-sync apply --plan {save}")
         if detailed_exitcode and job.plan.not_targeted:
             from homer_sync.render import drift_outside_target_line
 
             click.echo(drift_outside_target_line(job.plan), err=True)
-        if detailed_exitcode and job.plan.has_changes:
-            return EXIT_CHANGES_PENDING
-        return EXIT_OK
+        code = EXIT_CHANGES_PENDING if detailed_exitcode and job.plan.has_changes else EXIT_OK
+        if events is not None:
+            events.summary("plan", "planned" if job.plan.has_changes else "no changes", exit_code=code)
+        return code
 
     return _each_server(app, "plan", targets, one, fmt=_output_format(app, output), metrics_file=metrics_file)
 
@@ -872,7 +927,7 @@ def _confirm(app: App, yes: bool, reads_stdin: bool, server: str | None = None):
               help="With --plan: the delete limit (default: 30, or the lower one the plan was made with).")
 @click.option("--max-update-percent", type=FiniteFloat(0, 100), metavar="PERCENT",
               help="With --plan: the update limit (default: 30, or the lower one the plan was made with).")
-@plan_output_option
+@run_output_option
 @only_options
 @server_options
 @metrics_option
@@ -898,6 +953,7 @@ def apply(app: App, inventory, plan_file, prune, yes, force, concurrency, backup
       homer-sync apply --yes --keep-backups 30 inventory.yaml
       homer-sync -q apply --yes --metrics-file /var/lib/node_exporter/textfile/homer_sync.prom inventory.yaml
       homer-sync apply --prune --allow-other-server lab-backup.yaml   # restore lab's aliases here
+      homer-sync apply --yes --output jsonl inventory.yaml   # one JSON event a line
     """
     only = _pop_only(kwargs)
     if plan_file and only:
@@ -917,14 +973,21 @@ def apply(app: App, inventory, plan_file, prune, yes, force, concurrency, backup
                                "prune.max_delete_percent and prune.max_update_percent")
     from homer_sync.sync import RunHooks
 
+    fmt = _output_format(app, output)
+    events = _event_stream(fmt)
+
     def one(target: Target, record) -> int:
+        with _ErrorsAsEvents(events):  # with jsonl output, an error is also an event
+            return apply_one(target, record)
+
+    def apply_one(target: Target, record) -> int:
         saved = target.path(Path(plan_file)) if plan_file else None
         if saved is not None and not saved.is_file():
             raise click.UsageError(f"plan file {saved} does not exist")
         paths = () if saved is not None else _inventory_for(target, inventory)
         loaded = None if saved is not None else _open(app, paths)
         client, url = _connect(app, command_level, target, pool_size=concurrency, stdin_taken="-" in paths,
-                               record=record)
+                               record=record, events=events)
         run = _sync(app, client, url, prune=prune, force=force, concurrency=concurrency, target=only,
                     backup_dir=Path(backup_dir) if backup_dir else _default_backup_dir(),
                     max_delete_percent=max_delete_percent, max_update_percent=max_update_percent,
@@ -936,11 +999,13 @@ def apply(app: App, inventory, plan_file, prune, yes, force, concurrency, backup
                 _report_warnings(app, job.inventory)
                 hooks = RunHooks(confirm=_confirm(app, yes, "-" in paths, target.name),
                                  progress=lambda plan: _progress(app, plan), stop=stop, forced=_say_forced)
-                return _apply_and_report(app, run, job, hooks, _output_format(app, output), url, record)
+                if events is not None:
+                    return _apply_events(app, run, job, hooks, events, url, record)
+                return _apply_and_report(app, run, job, hooks, fmt, url, record)
         finally:
             client.close()
 
-    return _each_server(app, "apply", targets, one, fmt=_output_format(app, output), metrics_file=metrics_file)
+    return _each_server(app, "apply", targets, one, fmt=fmt, metrics_file=metrics_file)
 
 
 def _run_lock(app: App, target: Target | None = None):
@@ -966,14 +1031,15 @@ def _apply_and_report(app: App, run, job, hooks, fmt: str, url: str, record=None
     from homer_sync.sync import RunOutcome
 
     context = {"server": url, "api": job.client.api_version}
+    refusal = {"unsafe": run.unsafe(job), "forced": run.options.force}
     if fmt != "json":
-        _render(job.plan, app, fmt, context)
+        _render(job.plan, app, fmt, context, **refusal)
     result = None
     try:
         result = run.apply(job, hooks)
     finally:
         if fmt == "json":  # one document: the plan, plus what the apply did (null when nothing was applied)
-            render_apply_json(job.plan, result.applied if result else None, sys.stdout, context=context)
+            render_apply_json(job.plan, result.applied if result else None, sys.stdout, context=context, **refusal)
     if record is not None:
         record.applied = result.applied
     if result.outcome is RunOutcome.DECLINED:
@@ -990,6 +1056,40 @@ def _apply_and_report(app: App, run, job, hooks, fmt: str, url: str, record=None
     for line in failure_lines(result.applied):
         click.echo(line, err=True)
     return EXIT_OK if result.ok else EXIT_ERROR
+
+
+def _apply_events(app: App, run, job, hooks, events, url: str, record=None) -> int:
+    """apply --output jsonl: the plan and its changes, each write as it ends (the progress hook),
+    the verification and a summary, as events on stdout; notes and failures on stderr as usual."""
+    from contextlib import nullcontext
+    from dataclasses import replace
+
+    from homer_sync.render import failure_lines
+    from homer_sync.sync import RunOutcome
+
+    events.planned(job.plan, {"server": url, "api": job.client.api_version}, unsafe=run.unsafe(job),
+                   forced=run.options.force)
+    result = run.apply(job, replace(hooks, progress=lambda plan: nullcontext(events.write)))
+    if record is not None:
+        record.applied = result.applied
+    if result.outcome is RunOutcome.DECLINED:
+        events.summary("apply", "declined", exit_code=EXIT_ERROR)
+        click.echo("Aborted.", err=True)
+        return EXIT_ERROR
+    if result.applied is None:
+        events.summary("apply", "no changes", exit_code=EXIT_OK)
+        return EXIT_OK
+    events.verified(result.applied)
+    code = EXIT_OK if result.ok else EXIT_ERROR
+    events.summary("apply", "applied", exit_code=code, result=result.applied)
+    if result.applied.backup_path:
+        app.info(f"Backup of the previous aliases: {result.applied.backup_path}")
+    if result.applied.pruned_backups:
+        app.info(f"Removed the {len(result.applied.pruned_backups)} oldest backup(s) of this server "
+                 "(--keep-backups)")
+    for line in failure_lines(result.applied):
+        click.echo(line, err=True)
+    return code
 
 
 class InterruptGuard:
@@ -1101,6 +1201,43 @@ def _export_sources(app: App, paths, fmt: str) -> int:
         f"{len(inventory.aliases)} aliases")
     click.echo(dump_inventory(list(inventory.aliases), fmt, header=header), nl=False)
     return EXIT_OK
+
+
+@cli.command()
+@click.argument("plan_file", metavar="PLANFILE", type=click.Path(dir_okay=False))
+@plan_output_option
+@click.option("--check", "check_live", is_flag=True,
+              help="Also log in, list the aliases and say whether the plan is stale (read only; exit 2 when stale).")
+@connection_options(with_env=False)
+@global_options
+@click.pass_obj
+def show(app: App, plan_file, output, check_live, **kwargs):
+    """Print a saved plan (plan --save): its server, creation time, inventory checksum and changes.
+
+    Without --check nothing is contacted. With --check the server is listed
+    (read only) and the last line says whether apply --plan would still apply
+    it: exit 0 when current, 2 when stale.
+
+    \b
+    Examples:
+      homer-sync show reviewed.plan
+      homer-sync show reviewed.plan --output json --check
+    """
+    from homer_sync.render import render_saved_plan
+    from homer_sync.sync import check_saved_plan, read_saved_plan
+
+    saved = read_saved_plan(Path(plan_file))
+    check = None
+    if check_live:
+        client, url = _connect(app, _pop_connection(kwargs))
+        try:
+            check = check_saved_plan(saved, client, server=url)
+        finally:
+            client.close()
+    fmt = _output_format(app, output)
+    unsafe = saved.plan.unsafe_reasons(saved.safety_limits())
+    render_saved_plan(saved, sys.stdout, fmt=fmt, color=_table_color(app, fmt), check=check, unsafe=unsafe)
+    return EXIT_CHANGES_PENDING if check is not None and not check.current else EXIT_OK
 
 
 @cli.command()

@@ -14,11 +14,14 @@ the demo, a test); nothing here prints. ``RunResult`` says what happened as type
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
+import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -56,6 +59,7 @@ class RunOptions:
     keep_backups: int = DEFAULT_KEEP  # this server's backups kept after a new one (0: all)
     allow_other_server: bool = False  # apply a backup taken from another server
     clock: Clock = utc_now  # when a backup is taken (its name, its header)
+    monotonic: Callable[[], float] = time.monotonic  # times each write (ChangeOutcome.duration)
     # The limits apply --plan checks a saved plan against (None: the defaults); a plan file's own are ignored.
     max_delete_percent: float | None = None
     max_update_percent: float | None = None
@@ -121,8 +125,14 @@ class Sync:
         """The one safety gate: raises UnsafePlanError, or returns what --force overrides."""
         return job.plan.raise_if_unsafe(job.limits, force=self.options.force)
 
-    def save(self, job: Job, path: Path) -> None:
-        save_plan(job, path, server=self.options.server)
+    def unsafe(self, job: Job) -> list[str]:
+        """Every reason the gate refuses this job for (empty when it is safe), --force or not: what
+        a plan's JSON and markdown report before the gate decides."""
+        return job.plan.unsafe_reasons(job.limits)
+
+    def save(self, job: Job, path: Path, *, created: datetime | None = None,
+             inventory: InventoryFiles | None = None) -> None:
+        save_plan(job, path, server=self.options.server, created=created, inventory=inventory)
 
     def apply(self, job: Job, hooks: RunHooks | None = None) -> RunResult:
         """Gate, admin check, confirmation, then backup, writes and verification (apply.apply_plan)."""
@@ -156,6 +166,7 @@ class Sync:
                 progress=progress,
                 stop=hooks.stop,
                 declared=job.inventory.aliases if job.inventory is not None else (),
+                monotonic=self.options.monotonic,
             )
         return RunResult(job, RunOutcome.APPLIED, forced, applied)
 
@@ -244,13 +255,21 @@ def list_while_loading(inventory, client):
         return loading.result(), existing
 
 
-def save_plan(job: Job, path: Path, *, server: str) -> None:
-    """The plan as JSON, with the server it was made for and the limits it was checked against.
-    apply --plan may only be stricter than those limits, never looser (see saved_plan_limits)."""
+def save_plan(job: Job, path: Path, *, server: str, created: datetime | None = None,
+              inventory: InventoryFiles | None = None) -> None:
+    """The plan as JSON, with the server it was made for and the limits it was checked against,
+    and, when given, when it was made (``created``, from the caller's clock) and the inventory
+    files' checksum (for ``show``). apply --plan may only be stricter than those limits, never
+    looser (see saved_plan_limits)."""
     data = job.plan.to_dict()
     data["server"] = server
     data["api"] = job.client.api_version
     data["limits"] = {key: getattr(job.limits, key) for key in LIMIT_KEYS}
+    if created is not None:
+        data["created"] = created.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    if inventory is not None:
+        data["inventory_files"] = list(inventory.files)
+        data["inventory_checksum"] = inventory.checksum
     try:
         Path(path).write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     except OSError as exc:
@@ -278,6 +297,114 @@ def saved_plan_limits(saved, flags: dict[str, float | None]) -> dict[str, float]
         else:
             limits[key] = default
     return limits
+
+
+@dataclass(frozen=True)
+class InventoryFiles:
+    """The inventory files a plan was made from, and the sha256 hex of their bytes, concatenated in
+    that order (``cat FILES | sha256sum``); None when one was standard input."""
+
+    files: tuple[str, ...]
+    checksum: str | None
+
+    @classmethod
+    def read(cls, paths) -> InventoryFiles:
+        digest = hashlib.sha256()
+        for path in paths:
+            if path == "-":
+                return cls(tuple(paths), None)
+            try:
+                digest.update(Path(path).read_bytes())
+            except OSError as exc:
+                raise HomerSyncError(f"cannot read inventory file {path}: {exc.strerror or exc}") from None
+        return cls(tuple(paths), digest.hexdigest())
+
+
+@dataclass(frozen=True)
+class SavedPlan:
+    """A plan file (plan --save) as ``show`` reads it: the plan and where it comes from. Files
+    written before ``created`` and the inventory checksum were saved have None / () there."""
+
+    path: Path
+    plan: Plan
+    server: str | None = None
+    api: str | None = None
+    created: str | None = None  # ISO 8601, UTC
+    inventory_files: tuple[str, ...] = ()
+    inventory_checksum: str | None = None
+    limits: dict | None = None  # the limits it was made with, as saved (see saved_plan_limits)
+
+    def safety_limits(self) -> SafetyLimits:
+        """What apply --plan without limit flags judges this plan by."""
+        from homer_sync.plan import SafetyLimits
+
+        chosen = saved_plan_limits(self.limits, {})
+        return SafetyLimits(max_delete_percent=chosen["max_delete_percent"],
+                            max_update_percent=chosen["max_update_percent"],
+                            prune_requested=self.plan.prune, desired_empty=self.plan.desired_count == 0)
+
+
+def read_saved_plan(path: Path) -> SavedPlan:
+    """Read and validate a plan file, without contacting any server; HomerSyncError when unusable."""
+    from homer_sync.plan import Plan
+
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise HomerSyncError(f"cannot read plan file {path}: {exc}") from None
+    if not isinstance(data, dict):
+        raise HomerSyncError(f"plan file {path} is not a homer-sync plan")
+    try:
+        plan = Plan.from_dict(data)
+    except HomerSyncError as exc:
+        raise HomerSyncError(f"plan file {path}: {exc}") from None
+    for key in ("server", "api", "created", "inventory_checksum"):
+        if data.get(key) is not None and not isinstance(data[key], str):
+            raise HomerSyncError(f"plan file {path}: invalid plan file: '{key}' has the wrong type")
+    files = data.get("inventory_files") or []
+    if not isinstance(files, list) or not all(isinstance(name, str) for name in files):
+        raise HomerSyncError(f"plan file {path}: invalid plan file: 'inventory_files' has the wrong type")
+    return SavedPlan(path=Path(path), plan=plan, server=data.get("server"), api=data.get("api"),
+                     created=data.get("created"), inventory_files=tuple(files),
+                     inventory_checksum=data.get("inventory_checksum"),
+                     limits=data["limits"] if isinstance(data.get("limits"), dict) else None)
+
+
+class Freshness(Enum):
+    """How a saved plan stands against the live server (``show --check``)."""
+
+    CURRENT = "current"  # apply --plan would go ahead (safety limits aside)
+    OTHER_SERVER = "other server"  # made for another server
+    CHANGED = "changed"  # the server's aliases changed since the plan was made
+    DISAGREES = "disagrees"  # same checksum, yet a change does not match the live aliases
+
+
+@dataclass(frozen=True)
+class PlanCheck:
+    freshness: Freshness
+    server: str
+    detail: str | None = None
+
+    @property
+    def current(self) -> bool:
+        return self.freshness is Freshness.CURRENT
+
+
+def check_saved_plan(saved: SavedPlan, client, *, server: str) -> PlanCheck:
+    """Is ``saved`` still what apply --plan would apply on ``server``? Lists the aliases; writes nothing."""
+    from homer_sync.plan import state_checksum
+    from homer_sync.recheck import TamperedPlanError, recheck
+
+    if saved.server and saved.server.rstrip("/") != server.rstrip("/"):
+        return PlanCheck(Freshness.OTHER_SERVER, server, saved.server)
+    existing = client.list_aliases()
+    if state_checksum(existing) != saved.plan.state_checksum:
+        return PlanCheck(Freshness.CHANGED, server)
+    try:
+        recheck(saved.plan, existing)
+    except TamperedPlanError as exc:
+        return PlanCheck(Freshness.DISAGREES, server, str(exc))
+    return PlanCheck(Freshness.CURRENT, server)
 
 
 def load_saved_plan(path: Path, client, *, server: str, limit_flags: dict[str, float | None] | None = None) -> Job:

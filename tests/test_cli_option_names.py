@@ -22,7 +22,7 @@ def inv(tmp_path):
 def test_every_output_format_option_is_output_with_short_o():
     for name, command in cli.commands.items():
         formats = [p for p in command.params if p.name == "output"]
-        if name in ("plan", "apply", "export", "check"):
+        if name in ("plan", "apply", "export", "check", "show"):
             assert [sorted(p.opts) for p in formats] == [["--output", "-o"]], name
         else:
             assert formats == [], name
@@ -79,7 +79,7 @@ def test_plan_save_and_out_together_is_a_usage_error(cli_run, emulator, inv, tmp
 def test_older_names_are_hidden_from_help(cli_run):
     plan_help = cli_run("plan", "--help").stdout
     assert "--save PLANFILE" in plan_help
-    assert "-o, --output [auto|table|plain|json|markdown]" in plan_help
+    assert "-o, --output [auto|table|plain|json|markdown|jsonl]" in plan_help
     assert "--out " not in plan_help
     export_help = cli_run("export", "--help").stdout
     assert "-o, --output [yaml|json|csv]" in export_help

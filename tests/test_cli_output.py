@@ -130,7 +130,7 @@ def test_json_schema(run, inv, emulator):
     result = run("plan", "--prune", "--output", "json", inv)
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
-    assert list(doc) == ["schema_version", "server", "api", "state_checksum", "prune", "summary", "changes",
+    assert list(doc) == ["schema_version", "server", "api", "refused", "state_checksum", "prune", "summary", "changes",
                          "left_alone"]
     assert "prunable" not in doc  # only when prune.only or an owner narrows what prune may touch
     assert doc["schema_version"] == 1

@@ -157,8 +157,9 @@ def test_json(plan):
     out = render(plan, "json", context={"server": "http://homer:9080", "api": "v3"})
     assert out.endswith("}\n") and out.count("\n}\n") == 1
     doc = json.loads(out)
-    assert list(doc) == ["schema_version", "server", "api", "state_checksum", "prune", "summary", "changes",
+    assert list(doc) == ["schema_version", "server", "api", "refused", "state_checksum", "prune", "summary", "changes",
                          "left_alone"]
+    assert doc["refused"] is None
     assert doc["schema_version"] == 1
     assert doc["summary"] == {"create": 1, "update": 1, "delete": 2, "unchanged": 2, "existing": 5, "desired": 4}
     assert doc["state_checksum"] == plan.state_checksum

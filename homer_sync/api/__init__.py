@@ -14,6 +14,7 @@ from typing import Protocol, runtime_checkable
 from ..model import Alias
 
 RequestHook = Callable[[str, str, "int | None", float, "str | None"], None]
+RetryHook = Callable[[str, str, "int | None", int], None]
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,9 @@ class ConnectionSettings:
     # every HTTP attempt, retries included; ``reason`` says why an attempt got no answer ("connection
     # refused"). It never receives headers or bodies.
     on_request: RequestHook | None = field(default=None, repr=False, compare=False)
+    # on_retry(method, path_with_query, status of the failed attempt or None, retry number): called
+    # before each retry (urllib3's), from the thread making the call.
+    on_retry: RetryHook | None = field(default=None, repr=False, compare=False)
 
     def __repr__(self) -> str:
         from .http import redact_url
@@ -85,4 +89,4 @@ def connect(settings: ConnectionSettings) -> HomerClient:
     return _connect(settings)
 
 
-__all__ = ["ConnectionSettings", "HomerClient", "RequestHook", "connect"]
+__all__ = ["ConnectionSettings", "HomerClient", "RequestHook", "RetryHook", "connect"]

@@ -47,13 +47,15 @@ _local = threading.local()
 class _Attempts:
     """Timing of the HTTP attempts of one logical call (urllib3 retries included)."""
 
-    def __init__(self, report, limit: float, describe):
+    def __init__(self, report, limit: float, describe, on_retry=None):
         self._report = report
         self._limit = limit
         self._describe = describe  # exception -> the phrase naming why an attempt got no answer
+        self._on_retry = on_retry  # on_retry(retry number, status of the failed attempt or None)
         self.start = time.monotonic()
         self.open = True
         self.retries = 0
+        self.last_status: int | None = None
 
     @property
     def deadline(self) -> float:
@@ -63,6 +65,7 @@ class _Attempts:
     def ended(self, status: int | None, error: Exception | None = None) -> None:
         if self.open:
             self.open = False
+            self.last_status = status
             reason = self._describe(error) if error is not None and status is None else None
             self._report(status, (time.monotonic() - self.start) * 1000.0, reason)
 
@@ -70,6 +73,8 @@ class _Attempts:
         self.retries += 1
         self.open = True
         self.start = time.monotonic()
+        if self._on_retry is not None:
+            self._on_retry(self.retries, self.last_status)
 
     def resumed(self) -> None:
         self.start = time.monotonic()
@@ -221,6 +226,7 @@ class Transport:
         self.timeout = float(settings.timeout)
         self.retries = int(settings.retries)
         self._hook = settings.on_request
+        self._retry_hook = getattr(settings, "on_retry", None)
         self._redactor = Redactor((settings.password, settings.token))
         self._count_lock = threading.Lock()
         # Every HTTP attempt counts, urllib3 retries included (they are observed
@@ -286,8 +292,15 @@ class Transport:
         with self._count_lock:
             self.call_count += 1
         host = parts.hostname or ""
+        retried = None
+        if self._retry_hook is not None:
+            hook = self._retry_hook
+
+            def retried(number: int, status: int | None) -> None:
+                hook(method, shown, status, number)
+
         attempts = _Attempts(lambda status, ms, reason: self._record(method, shown, status, ms, reason),
-                             self.timeout, lambda exc: _describe(exc, self.timeout, host, self.service)[0])
+                             self.timeout, lambda exc: _describe(exc, self.timeout, host, self.service)[0], retried)
         _local.attempts = attempts
         _local.repeatable = repeatable
         try:

@@ -1,5 +1,8 @@
 """Output of a plan. Renderers only read a Plan and write to the stream they are given.
 
+A package: the plan table is in ``table.py``, the merge-request markdown in ``markdown.py``,
+``show``'s saved-plan view in ``show.py``; every public name is importable from here.
+
 ``render_plan(plan, stream, fmt=...)`` with ``fmt`` one of:
 
 plain
@@ -27,15 +30,19 @@ table
     to fit ``width``; when less than TABLE_REASON_MIN columns are left for it, each change is one
     compact line instead (``narrow_line``). ``color=False`` writes no escape sequences.
 markdown
-    For a merge-request comment: a heading, the summary, a table
+    For a merge-request comment (``markdown_plan``): a heading, the refusal of an unsafe plan
+    (a quote block in the words of ``unsafe_text``), the summary, a table
     ``| action | address | port | capture | name | reason |`` (inside a collapsible
-    ``<details>`` block when there are more than 50 changes), or "No changes.".
+    ``<details>`` block when there are more than 50 changes), or "No changes.". Never longer
+    than MARKDOWN_MAX_CHARS: over it, the first N changes of each action (the largest N that
+    fits) and one line saying so and where the full plan is.
 json
     One JSON document and a newline. Schema version 1, keys in this order::
 
         {
           "schema_version": 1,
           ...context keys (e.g. "server": "http://homer:9080", "api": "v3"),
+          "refused": null | {"reasons": [str], "forced": bool},   (the safety gate's verdict)
           "state_checksum": "<sha256 hex of the server state the plan was computed from>",
           "prune": false,
           "summary": {"create": 1, "update": 1, "delete": 1,
@@ -89,12 +96,12 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from dataclasses import replace
+from collections.abc import Sequence
 from typing import NamedTuple
 from urllib.parse import urlsplit, urlunsplit
 
-from .model import address_fields, capture_text, describe, printable  # noqa: F401  (describe: re-exported)
-from .plan import Change, LeftAloneReason, update_reason
+from ..model import address_fields, capture_text, describe, printable  # noqa: F401  (describe: re-exported)
+from ..plan import Change, LeftAloneReason
 
 FORMATS = ("plain", "table", "json", "markdown")
 
@@ -310,18 +317,24 @@ def _context_line(context: dict) -> str:
 
 
 def render_plan(plan, stream, *, fmt: str = "plain", color: bool = False, context: dict | None = None,
-                width: int | None = None, verbose: bool = False) -> None:
+                width: int | None = None, verbose: bool = False, unsafe: Sequence[str] = (), forced: bool = False,
+                saved: str | None = None) -> None:
     """Write ``plan`` to ``stream`` in ``fmt`` (plain, table, json, markdown); see the module doc.
-    ``verbose`` lists every alias left alone (otherwise the first few of each group)."""
+
+    ``verbose`` lists every alias left alone (otherwise the first few of each group). ``unsafe``:
+    the safety gate's reasons to refuse the plan (Plan.unsafe_reasons), ``forced``: whether --force
+    overrides them; json and markdown carry them (plain and table leave them to the refusal on
+    stderr). ``saved``: where the full plan is saved, named by a shortened markdown.
+    """
     context = safe_context(context)
     if fmt == "plain":
         _render_plain(plan, stream, context, verbose)
     elif fmt == "table":
-        _render_table(plan, stream, context, color=color, width=width, verbose=verbose)
+        render_table(plan, stream, context, color=color, width=width, verbose=verbose)
     elif fmt == "json":
-        _render_json(plan, stream, context)
+        _render_json(plan, stream, context, unsafe=unsafe, forced=forced)
     elif fmt == "markdown":
-        _render_markdown(plan, stream, context, verbose)
+        stream.write(markdown_plan(plan, context, unsafe=unsafe, forced=forced, saved=saved, verbose=verbose))
     else:
         raise ValueError(f"unknown output format {fmt!r} (expected one of {', '.join(FORMATS)})")
 
@@ -344,169 +357,26 @@ def _render_plain(plan, stream, context: dict, verbose: bool = False) -> None:
     stream.write(summary_line(plan) + "\n")
 
 
-ACTION_SYMBOL = {"create": "+", "update": "~", "delete": "-", "replace": "-/+"}
-_SYMBOL_WORD = {"create": "create", "update": "update", "delete": "delete", "replace": "replace"}
-TABLE_HEADINGS = ("", "address", "port", "capture", "name", "reason")
-TABLE_REASON_MIN = 12  # below this many columns for the reason, the table gives way to one line per change
-_TABLE_GAP = 2  # columns between two table columns
-
-
-def table_reason(change) -> str:
-    """The reason cell of the table and of narrow lines: only what the rest of the row does not say.
-    Nothing for a create; for an update the changed v4 tags (name and status are in the name
-    column); "duplicate (kept 1a2b3c4d)" for a duplicate (the row gives its address)."""
-    if change.action == "update":
-        before = replace(change.before, name=change.after.name, status=change.after.status)
-        return "" if before.extra == change.after.extra else printable(update_reason(before, change.after))
-    if change.action == "delete" and getattr(change, "kept", None) is not None:
-        kept = change.kept.guid[:8] if change.kept.guid else "the first"
-        return f"duplicate (kept {printable(kept)})"
-    if change.action == "delete":
-        return printable(change.reason)
-    return ""
-
-
-def _as_row(item) -> Row:
-    return item if isinstance(item, Row) else Row(item.action, item, item.reason, False)
-
-
-def row_reason(row: Row) -> str:
-    """table_reason, or for a replacement ("port 5070 -> 5060") what moved."""
-    return printable(row.reason) if row.action == "replace" or (row.comment and row.action == "create") \
-        else table_reason(row.change)
-
-
-def _table_cells(row: Row) -> tuple[str, ...]:
-    alias = row.change.alias
-    return (ACTION_SYMBOL[row.action], printable(alias.cidr), str(alias.port), printable(alias.capture_id),
-            change_name(row.change), row_reason(row))
-
-
-def table_layout(plan, width: int) -> list[int] | None:
-    """The column widths of the plan table at ``width`` columns, or None when it cannot fit.
-
-    Symbol, address, port, capture and name are never shortened or split; the reason column
-    takes what is left (shortened with an ellipsis), and is left out when no change has one.
-    None: less than TABLE_REASON_MIN columns would be left for a reason (or none for the rest).
-    """
-    rows = [_table_cells(row) for row in plan_rows(plan)]
-    widths = [max([len(heading)] + [len(row[i]) for row in rows]) for i, heading in enumerate(TABLE_HEADINGS)]
-    if widths[-1] == len(TABLE_HEADINGS[-1]) and not any(row[-1] for row in rows):
-        widths = widths[:-1]  # only creates: no reason column
-        fixed = sum(widths) + _TABLE_GAP * (len(widths) - 1)
-        return widths if fixed <= width else None
-    fixed = sum(widths[:-1]) + _TABLE_GAP * (len(widths) - 1)
-    room = width - fixed
-    if room < min(TABLE_REASON_MIN, widths[-1]):
+def refusal_document(unsafe: Sequence[str], *, forced: bool) -> dict | None:
+    """The ``refused`` member of the JSON document: None for a safe plan."""
+    if not unsafe:
         return None
-    widths[-1] = min(widths[-1], room)
-    return widths
+    return {"reasons": [str(reason) for reason in unsafe], "forced": bool(forced)}
 
 
-def _render_table(plan, stream, context: dict, *, color: bool, width: int | None, verbose: bool = False) -> None:
-    """A rich table, one line per change, when it fits ``width``; else one compact line per change
-    (``_render_narrow``). IPs, ports, capture ids and names are never split."""
-    from rich import box
-    from rich.console import Console
-    from rich.table import Table
-    from rich.text import Text
-
-    console = Console(file=stream, force_terminal=color, no_color=not color, width=width,
-                      highlight=False, emoji=False, markup=False)
-    if context:
-        console.print(Text(_context_line(context)), soft_wrap=True)
-    if plan.has_changes:
-        widths = table_layout(plan, console.width)
-        if widths is None:
-            _render_narrow(plan, console)
-        else:
-            console.print(_legend(plan), soft_wrap=True)
-            table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, padding=(0, 1),
-                          collapse_padding=True, header_style="bold")
-            for heading, size in zip(TABLE_HEADINGS, widths, strict=False):
-                table.add_column(heading, width=size, no_wrap=True, overflow="ellipsis")
-            for row in plan_rows(plan):
-                style = _ACTION_STYLE.get(row.action, "")
-                cells = [Text(cell) for cell in _table_cells(row)][: len(widths)]
-                cells[0].stylize("bold " + style)
-                table.add_row(*cells, style=style)
-            console.print(table)
-    for line in left_alone_text(plan, verbose=verbose):
-        console.print(Text(line, style="dim"), soft_wrap=True)
-    for line in wrap_summary(summary_line(plan), console.width):
-        console.print(Text(line, style="bold"), soft_wrap=True)
-
-
-def wrap_summary(text: str, width: int) -> list[str]:
-    """The summary line cut after its commas (never inside a count) into lines of ``width``;
-    continuation lines are indented by two spaces. A part longer than ``width`` stays whole."""
-    lines: list[str] = []
-    for part in text.split(", "):
-        piece = part if not lines else lines[-1] + ", " + part
-        if lines and len(piece) + 1 <= width:  # room for the comma a cut would leave behind
-            lines[-1] = piece
-        elif lines:
-            lines[-1] += ","
-            lines.append("  " + part)
-        else:
-            lines.append(part)
-    return lines
-
-
-def _legend(plan):
-    """"+ create  ~ update  - delete": the symbols the table uses, coloured, in plan order."""
-    from rich.text import Text
-
-    legend = Text()
-    for action in dict.fromkeys(row.action for row in plan_rows(plan)):
-        if legend:
-            legend.append("  ")
-        legend.append(ACTION_SYMBOL[action], style="bold " + _ACTION_STYLE.get(action, ""))
-        legend.append(" " + _SYMBOL_WORD[action])
-    return legend
-
-
-def narrow_line(change, width: int) -> str:
-    """One change (or a plan_rows Row) on one line for a narrow terminal: "+ 10.0.1.10/32 port 5060
-    capture 0 pcscf01", then "  # " and what the table's reason column would say, shortened with an
-    ellipsis to fit ``width`` (left out when fewer than TABLE_REASON_MIN columns are left). The rest is
-    never shortened."""
-    row = _as_row(change)
-    alias = row.change.alias
-    line = (f"{ACTION_SYMBOL[row.action]} {printable(alias.cidr)} port {alias.port} "
-            f"capture {printable(alias.capture_id)} {change_name(row.change)}")
-    reason = row_reason(row)
-    if not reason:
-        return line
-    room = width - len(line) - len("  # ")
-    if room < TABLE_REASON_MIN:
-        return line
-    if len(reason) > room:
-        reason = reason[: room - 1] + "\u2026"
-    return f"{line}  # {reason}"
-
-
-def _render_narrow(plan, console) -> None:
-    from rich.text import Text
-
-    for row in plan_rows(plan):
-        line = Text(narrow_line(row, console.width), style=_ACTION_STYLE.get(row.action, ""))
-        line.stylize("bold", 0, len(ACTION_SYMBOL[row.action]))
-        console.print(line, soft_wrap=True)
-
-
-def plan_document(plan, context: dict | None = None) -> dict:
+def plan_document(plan, context: dict | None = None, *, unsafe: Sequence[str] = (), forced: bool = False) -> dict:
     """The JSON document of a plan (see the module doc); ``context`` is made safe here."""
     context = safe_context(context)
     body = plan.to_dict()
-    clash = sorted(set(context) & set(body))
+    clash = sorted(set(context) & (set(body) | {"refused"}))
     if clash:
         raise ValueError(f"context keys {clash} would overwrite plan fields")
-    return {"schema_version": body.pop("schema_version"), **context, **body}
+    return {"schema_version": body.pop("schema_version"), **context,
+            "refused": refusal_document(unsafe, forced=forced), **body}
 
 
-def _render_json(plan, stream, context: dict) -> None:
-    json.dump(plan_document(plan, context), stream, indent=2)
+def _render_json(plan, stream, context: dict, *, unsafe: Sequence[str], forced: bool) -> None:
+    json.dump(plan_document(plan, context, unsafe=unsafe, forced=forced), stream, indent=2)
     stream.write("\n")
 
 
@@ -523,46 +393,19 @@ def md_escape(text) -> str:
     return printable(text).translate(_MARKDOWN_SPECIAL)
 
 
-def _render_markdown(plan, stream, context: dict, verbose: bool = False) -> None:
-    out = ["## homer-sync plan\n", "\n"]
-    if context:
-        items = ", ".join(f"{md_escape(key)}: `{_code_span(value)}`" for key, value in context.items())
-        out += [items + "\n", "\n"]
-    out.append(f"**{summary_line(plan)}**\n")
-    if plan.has_changes:
-        collapse = len(plan.changes) > MARKDOWN_COLLAPSE_OVER
-        out.append("\n")
-        if collapse:
-            out += [f"<details>\n<summary>{len(plan.changes)} changes</summary>\n", "\n"]
-        out.append("| action | address | port | capture | name | reason |\n")
-        out.append("|---|---|---|---|---|---|\n")
-        for row in plan_rows(plan):
-            alias = row.change.alias
-            cells = (
-                row.action,
-                md_escape(alias.cidr),
-                str(alias.port),
-                md_escape(alias.capture_id),
-                change_name(row.change, md_escape),
-                md_escape(row.reason),
-            )
-            out.append("| " + " | ".join(cells) + " |\n")
-        if collapse:
-            out += ["\n", "</details>\n"]
-    out += left_alone_markdown(plan, verbose=verbose)
-    stream.writelines(out)
+def unsafe_parts(reasons, *, forced: bool) -> tuple[str, list[str], list[str]]:
+    """The one wording of a refusal: (head, the reasons, closing lines); callers escape the reasons."""
+    if forced:
+        return "Warning: applying an unsafe plan because --force was given:", [str(r) for r in reasons], []
+    return ("Error: refusing an unsafe plan; nothing was written:", [str(r) for r in reasons],
+            ["Review the plan; use --force to proceed anyway."])
 
 
 def unsafe_text(reasons, *, forced: bool) -> str:
     """Why a plan is unsafe, one reason a line (the plan itself is rendered before): refused,
     with the way out, or overridden by --force, saying only that."""
-    if forced:
-        head = "Warning: applying an unsafe plan because --force was given:"
-        tail = []
-    else:
-        head = "Error: refusing an unsafe plan; nothing was written:"
-        tail = ["Review the plan; use --force to proceed anyway."]
-    return "\n".join([head, *(f"  - {printable(reason)}" for reason in reasons), *tail]) + "\n"
+    head, lines, tail = unsafe_parts(reasons, forced=forced)
+    return "\n".join([head, *(f"  - {printable(line)}" for line in lines), *tail]) + "\n"
 
 
 def render_unsafe(reasons, stream, *, forced: bool = False) -> None:
@@ -617,11 +460,12 @@ def apply_result_dict(result) -> dict:
     }
 
 
-def render_apply_json(plan, result, stream, *, context: dict | None = None) -> None:
-    """``apply --output json``: ONE document, the plan's (same schema) plus an ``apply`` member
-    holding ``apply_result_dict(result)``, or null when nothing was applied (no changes,
-    refused, aborted)."""
-    document = plan_document(plan, context)
+def render_apply_json(plan, result, stream, *, context: dict | None = None, unsafe: Sequence[str] = (),
+                      forced: bool = False) -> None:
+    """``apply --output json``: ONE document, the plan's (same schema, ``refused`` included) plus an
+    ``apply`` member holding ``apply_result_dict(result)``, or null when nothing was applied (no
+    changes, refused, aborted)."""
+    document = plan_document(plan, context, unsafe=unsafe, forced=forced)
     document["apply"] = None if result is None else apply_result_dict(result)
     json.dump(document, stream, indent=2)
     stream.write("\n")
@@ -644,20 +488,49 @@ def render_apply_result(result, stream, *, fmt: str = "plain", color: bool = Fal
         json.dump({"schema_version": 1, **apply_result_dict(result)}, stream, indent=2)
         stream.write("\n")
     elif fmt == "markdown":
-        out = ["## homer-sync apply\n", "\n", f"**{md_escape(line)}**\n"]
-        if result.failed:
-            out += ["\n", "| action | address | port | capture | name | error |\n", "|---|---|---|---|---|---|\n"]
-            for outcome in result.failed:
-                alias = outcome.change.alias
-                cells = (outcome.change.action, md_escape(alias.cidr), str(alias.port), md_escape(alias.capture_id),
-                         change_name(outcome.change, md_escape), md_escape(outcome.error or ""))
-                out.append("| " + " | ".join(cells) + " |\n")
-        if result.verify_problems:
-            out.append("\n")
-            out += [f"- not verified: {md_escape(problem)}\n" for problem in result.verify_problems]
-        stream.writelines(out)
+        stream.write(markdown_apply(result))
     else:
         raise ValueError(f"unknown output format {fmt!r} (expected one of {', '.join(FORMATS)})")
+
+
+APPLY_MARKDOWN_MAX_CHARS = 5_000  # after a plan of at most MARKDOWN_MAX_CHARS: one comment under 65,536
+
+
+def markdown_apply(result, *, limit: int = APPLY_MARKDOWN_MAX_CHARS) -> str:
+    """What an apply did, for a merge-request comment: the summary line, a table of the failures and
+    the verification problems; over ``limit`` characters, the first N of each and a line saying so."""
+    failures = []
+    for outcome in result.failed:
+        alias = outcome.change.alias
+        cells = (outcome.change.action, md_escape(alias.cidr), str(alias.port), md_escape(alias.capture_id),
+                 change_name(outcome.change, md_escape), md_escape(outcome.error or ""))
+        failures.append("| " + " | ".join(cells) + " |\n")
+    problems = [f"- not verified: {md_escape(problem)}\n" for problem in result.verify_problems]
+
+    def text(shown: int | None) -> str:
+        out = ["## homer-sync apply\n", "\n", f"**{md_escape(apply_summary_line(result))}**\n"]
+        if shown is not None:
+            out += ["\n", f"This comment is shortened: it lists the first {min(shown, len(failures))} of "
+                           f"{len(failures)} failures and {min(shown, len(problems))} of {len(problems)} verification "
+                           "problems; `--output json` lists them all.\n"]
+        if failures:
+            out += ["\n", "| action | address | port | capture | name | error |\n", "|---|---|---|---|---|---|\n"]
+            out += failures[:shown]
+        if problems:
+            out += ["\n", *problems[:shown]]
+        return "".join(out)
+
+    full = text(None)
+    if len(full) <= limit:
+        return full
+    low, high = 0, max(len(failures), len(problems))
+    while low < high:
+        middle = (low + high + 1) // 2
+        if len(text(middle)) <= limit:
+            low = middle
+        else:
+            high = middle - 1
+    return text(low)
 
 
 class progress_reporter:
@@ -726,7 +599,7 @@ def request_line(method: str, path: str, status: int | None, ms: float, reason: 
 def failure_lines(result) -> list[str]:
     """stderr lines for an apply that went wrong: each failed change, one line for writes HOMER
     refused (403: every further write would be refused too), each verification problem."""
-    from .apply import Outcome
+    from ..apply import Outcome
 
     refused = [o for o in result.failed if o.outcome is Outcome.FORBIDDEN]
     lines = [f"Error: {o.change.action} {describe(o.change.alias)} failed: {printable(o.error)}"
@@ -815,3 +688,30 @@ def servers_summary(runs, exit_code: int) -> str:
     if failed:
         lines.append("A failure on one server did not stop the others: every server was run.")
     return "\n".join(lines) + "\n"
+
+
+# The plan table, the merge-request markdown and show live in their own modules (below ~500 lines
+# each); their public names are the package's too.
+from .markdown import MARKDOWN_MAX_CHARS, markdown_plan  # noqa: E402
+from .show import check_document, check_line, render_saved_plan, saved_plan_context  # noqa: E402
+from .table import (  # noqa: E402
+    ACTION_SYMBOL,
+    TABLE_REASON_MIN,
+    narrow_line,
+    render_table,
+    row_reason,
+    table_layout,
+    table_reason,
+    wrap_summary,
+)
+
+__all__ = [
+    "ACTION_SYMBOL", "APPLY_MARKDOWN_MAX_CHARS", "FORMATS", "MARKDOWN_COLLAPSE_OVER", "MARKDOWN_MAX_CHARS",
+    "TABLE_REASON_MIN", "apply_result_dict", "apply_summary_line", "change_name", "check_document", "check_line",
+    "check_note", "check_text", "describe", "failure_lines", "label", "left_alone_markdown", "left_alone_note",
+    "left_alone_text", "markdown_apply", "markdown_plan", "md_escape", "narrow_line", "plan_document", "plan_rows",
+    "printable", "progress_reporter", "refusal_document", "render_apply_json", "render_apply_result",
+    "render_lookup", "render_plan", "render_saved_plan", "render_table", "render_unsafe", "row_reason",
+    "safe_context", "saved_plan_context", "server_heading", "servers_summary", "summary_line", "table_layout",
+    "table_reason", "unsafe_parts", "unsafe_text", "validate_line", "wrap_summary",
+]
