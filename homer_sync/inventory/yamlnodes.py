@@ -20,7 +20,7 @@ _DECIMAL_FLOAT = re.compile(r"-?(?:0|[1-9][0-9]*)\.[0-9]+")
 _WORDS = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False,
           "null": None, "Null": None, "NULL": None, "~": None, "": None}
 # First characters of every YAML 1.1 implicit type (PyYAML's resolver): other text is a string.
-_TYPED_STARTS = frozenset("-+0123456789.~=<yYnNtTfFoO")
+TYPED_STARTS = frozenset("-+0123456789.~=<yYnNtTfFoO")
 # Dotted quads and longer: no YAML 1.1 number, boolean or date has two dots.
 _DOTTED = re.compile(r"[0-9]+\.[0-9]+\.[0-9.]*")
 
@@ -57,7 +57,7 @@ def new_seq(line: int) -> Seq:
 def plain_scalar(text: str):
     """The value of an unquoted scalar (see the module doc); ``<<`` and ``=`` stay text."""
     first = text[:1]
-    if first not in _TYPED_STARTS:
+    if first not in TYPED_STARTS:
         return text if text else None
     if text in _WORDS:
         return _WORDS[text]

@@ -1,6 +1,7 @@
 """YAML (and JSON) text -> plain data whose mappings and lists remember their lines.
 
-Built straight from the parser's events, on libyaml when PyYAML has it and on
+Block YAML of the usual shape is read line by line (yamlfast); anything else is
+built straight from the parser's events, on libyaml when PyYAML has it and on
 the pure-Python parser otherwise. Syntax errors become problems at file:line.
 """
 
@@ -9,6 +10,7 @@ from __future__ import annotations
 import yaml
 
 from .problems import FileProblems
+from .yamlfast import Unsupported, read_block_yaml
 from .yamlnodes import new_map, new_seq, plain_scalar
 
 _BaseLoader: type[yaml.SafeLoader] | type[yaml.CSafeLoader]
@@ -25,6 +27,8 @@ _SCALAR_TAGS = frozenset(
 _TEXT_TAGS = (_MERGE_TAG, "tag:yaml.org,2002:value")
 _MERGE_KEY = "<<"
 _NO_KEY = object()
+_IN_SEQUENCE = object()  # the key slot of a sequence frame (a mapping key may be None: "null: x")
+_FAST_READER = read_block_yaml  # None: every text through the event builder (tests compare both)
 _MERGE = object()
 
 
@@ -56,7 +60,13 @@ def _load_yaml_with_lines(text: str):
     Semantics follow SafeLoader (anchors, ``<<`` merge keys, explicit tags) except
     for unquoted scalars, which yamlnodes.plain_scalar reads (never YAML 1.1's
     octal, base 60, yes/no...); duplicate keys are recorded on the mapping for the validator to report.
+    The usual block YAML is read by yamlfast, which builds the same; the rest (and every error) here.
     """
+    if _FAST_READER is not None:
+        try:
+            return _FAST_READER(text)
+        except Unsupported:
+            pass
     loader = _BaseLoader(text)
     try:
         return _build_from_events(loader)
@@ -68,7 +78,7 @@ def _build_from_events(loader):
     get_event = loader.get_event
     scalars: dict = {}  # (tag, text) -> constructed non-string value
     anchors: dict = {}
-    stack: list = []  # frames: [container, key, key_line, merges]
+    stack: list = []  # frames: [container, key (_IN_SEQUENCE for a sequence), key_line, merges]
     root = None
     documents = 0
 
@@ -79,7 +89,7 @@ def _build_from_events(loader):
             return
         frame = stack[-1]
         container = frame[0]
-        if frame[1] is None:  # sequence frame
+        if frame[1] is _IN_SEQUENCE:
             container.append(value)
             container.item_lines.append(line)
         elif frame[1] is _NO_KEY:
@@ -140,7 +150,7 @@ def _build_from_events(loader):
             if event.anchor is not None:
                 anchors[event.anchor] = value
             attach(value, value.line)
-            stack.append([value, _NO_KEY, None, []] if is_map else [value, None, None, None])
+            stack.append([value, _NO_KEY, None, []] if is_map else [value, _IN_SEQUENCE, None, None])
         elif kind is yaml.MappingEndEvent:
             mapping, _, _, merges = stack.pop()
             if merges:
