@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 import socket as _socket
 from dataclasses import dataclass, field, replace
 from typing import NamedTuple
@@ -29,8 +30,15 @@ def ip_text(addr: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
     return addr.compressed
 
 
+# Canonical IPv4 text (no leading zeros, each octet 0-255): already what ip_text would write.
+_IPV4_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+CANONICAL_IPV4 = re.compile(rf"{_IPV4_OCTET}(?:\.{_IPV4_OCTET}){{3}}")
+
+
 def normalize_ip(value: str) -> str:
     """Canonical text of an IP address; raises ValueError for anything else."""
+    if type(value) is str and CANONICAL_IPV4.fullmatch(value):
+        return value
     return ip_text(ipaddress.ip_address(str(value).strip()))
 
 
@@ -44,7 +52,7 @@ def normalize_capture_id(value) -> str:
     return str(value).strip()
 
 
-def _lenient_ip(value: str) -> str:
+def lenient_ip(value: str) -> str:
     """Server data may hold anything HOMER accepted; normalise what parses, keep the rest."""
     try:
         return normalize_ip(value)
@@ -52,7 +60,7 @@ def _lenient_ip(value: str) -> str:
         return str(value)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class Alias:
     """One HOMER alias: identity (ip, mask, port, capture_id) plus attributes.
 
@@ -69,6 +77,19 @@ class Alias:
     status: bool = True
     guid: str | None = None
     extra: tuple = field(default=())
+
+    def __init__(self, ip: str, mask: int, port: int, capture_id: str, name: str, status: bool = True,
+                 guid: str | None = None, extra: tuple = ()) -> None:
+        # Frozen: fields are set through their slots, as dataclass's own __init__ does with
+        # object.__setattr__, only faster (a plan builds hundreds of thousands of aliases).
+        _SET_IP(self, ip)
+        _SET_MASK(self, mask)
+        _SET_PORT(self, port)
+        _SET_CAPTURE_ID(self, capture_id)
+        _SET_NAME(self, name)
+        _SET_STATUS(self, status)
+        _SET_GUID(self, guid)
+        _SET_EXTRA(self, extra)
 
     @property
     def identity(self) -> Identity:
@@ -123,7 +144,7 @@ class Alias:
     def from_server(cls, *, ip, mask, port, capture_id, name, status, guid, extra=()) -> Alias:
         """Build from server data, tolerating values HOMER stores without checking."""
         return cls(
-            ip=_lenient_ip(ip),
+            ip=lenient_ip(ip),
             mask=int(mask),
             port=int(port),
             capture_id=str(capture_id),
@@ -132,6 +153,10 @@ class Alias:
             guid=guid,
             extra=tuple(sorted(dict(extra).items())),
         )
+
+
+_SET_IP, _SET_MASK, _SET_PORT, _SET_CAPTURE_ID, _SET_NAME, _SET_STATUS, _SET_GUID, _SET_EXTRA = (
+    vars(Alias)[name].__set__ for name in ("ip", "mask", "port", "capture_id", "name", "status", "guid", "extra"))
 
 
 # -- the one way an alias is written in messages ----------------------------------------------------

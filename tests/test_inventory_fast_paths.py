@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from homer_sync.errors import InventoryError
-from homer_sync.inventory import load_inventory, yamlsource
+from homer_sync.inventory import document, load_inventory, yamlsource
 from homer_sync.inventory.yamlfast import Unsupported, read_block_yaml
 
 REPO = Path(__file__).parent.parent
@@ -247,6 +247,7 @@ def outcome(text: str):
 def slow_outcome(text: str, monkeypatch):
     with monkeypatch.context() as patch:
         patch.setattr(yamlsource, "_FAST_READER", None)
+        patch.setattr(document, "_FAST_ENTRIES", False)
         return outcome(text)
 
 
@@ -290,3 +291,88 @@ def test_a_null_key_is_an_unknown_key_not_a_crash(text, monkeypatch):
         "<stdin>:3: aliases[0].None: unknown key None; allowed keys: alias, ip, host, port, mask, capture_id, status"]
     assert slow_outcome(text, monkeypatch) == ("problems", expected)
     assert outcome(text) == ("problems", expected)
+
+
+ENTRY_VALUES = {
+    "alias": ["a01", "host-000001", "a b", "'a '", "' a'", "''", "x" * 250, "x" * 251, "é", "'a\u0001'", "yes", "5060",
+              "0101", "[a]", "null", '"a\\tb"', "a:b", "~a"],
+    "ip": ["10.0.0.1", "10.0.0.0/24", "10.0.0.1/24", "10.0.0.256", "010.0.0.1", "'2001:db8::1'", "'::ffff:10.0.0.1'",
+           "[10.0.0.1, 10.0.0.2]", "[]", "5060", "'10.0.0.1 '", "' 10.0.0.1'", "1.2.3.4%eth0", "null"],
+    "host": ["pbx.example.net", "10.0.0.1"],
+    "port": ["5060", "0", "65535", "65536", "-1", "'5060'", "0101", "[5060, 5061]", "[5060, 5060]", "true", "5060.0",
+             "null"],
+    "mask": ["32", "24", "33", "true"],
+    "capture_id": ["'0'", "0", "CAP1", "' CAP1 '", "''", "x" * 20, "x" * 21, "'a b'", "true", "'é'", "null"],
+    "status": ["true", "false", "yes", "'true'", "null", "1"],
+    "tags": ["{tag1: x}"],
+    "adress": ["10.0.0.1"],
+}
+DEFAULT_VALUES = {"port": ["5060", "[0, 5060]", "true"], "capture_id": ["'7'", "7", "''"], "status": ["false", "no"]}
+
+
+@st.composite
+def inventories(draw):
+    lines = ["version: 1"]
+    defaults = draw(st.dictionaries(st.sampled_from(sorted(DEFAULT_VALUES)), st.just(None), max_size=3))
+    if defaults:
+        lines.append("defaults:")
+        lines += [f"  {key}: {draw(st.sampled_from(DEFAULT_VALUES[key]))}" for key in defaults]
+    lines.append("aliases:")
+    for _ in range(draw(st.integers(1, 4))):
+        usual = {"alias": None, "ip": None}
+        keys = draw(st.lists(st.sampled_from(sorted(ENTRY_VALUES)), max_size=4))
+        fields = [(key, draw(st.sampled_from(ENTRY_VALUES[key]))) for key in [*usual, *keys]]
+        if draw(st.booleans()):
+            fields = [(key, ENTRY_VALUES[key][0]) if draw(st.booleans()) else (key, value) for key, value in fields]
+        for position, (key, value) in enumerate(fields):
+            lines.append(f"  {'-' if position == 0 else ' '} {key}: {value}")
+    return "\n".join(lines) + "\n"
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(inventories())
+def test_entries_load_the_same_with_the_fast_paths_on_or_off(text):
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        assert outcome(text) == slow_outcome(text, monkeypatch)
+
+
+# -- the server's list: the usual item is read at once, any other field by field --------------------
+
+
+class _Item(dict):
+    """A dict that is not exactly a dict: read_alias takes its field-by-field path."""
+
+
+def read_either(item, **kwargs):
+    from homer_sync.api.items import MalformedItem, read_alias
+
+    try:
+        return read_alias(item, 3, **kwargs)
+    except MalformedItem as exc:
+        return str(exc)
+
+
+ITEM_VALUES = st.one_of(st.sampled_from([
+    "", "0", "10.0.0.1", "010.0.0.1", "10.0.0.256", "2001:DB8::1", "::ffff:10.0.0.1", " 10.0.0.1", "junk",
+    "a01", "g-1", 0, 1, 32, 5060, -1, 2**63 - 1, 2**63, -(2**63), -(2**63) - 1, True, False, None, 5060.0, [], {},
+]), st.text(max_size=5), st.integers())
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.fixed_dictionaries({}, optional={key: ITEM_VALUES for key in (
+    "guid", "ip", "alias", "port", "mask", "captureID", "capture_id", "status")}),
+    st.sampled_from(["v3", "v4"]))
+def test_list_items_read_the_same_at_once_or_field_by_field(item, api):
+    kwargs = (dict(capture_key="captureID", zero_omitted=False, tags=False) if api == "v3"
+              else dict(capture_key="capture_id", zero_omitted=True, tags=False))
+    assert read_either(item, **kwargs) == read_either(_Item(item), **kwargs)
+
+
+def test_usual_list_item_is_the_alias_it_describes():
+    from homer_sync.model import Alias
+
+    item = {"guid": "g-1", "ip": "2001:DB8::1", "alias": "a01", "port": 5060, "mask": 128, "captureID": "0",
+            "status": False}
+    kwargs = dict(capture_key="captureID", zero_omitted=False, tags=False)
+    expected = Alias(ip="2001:db8::1", mask=128, port=5060, capture_id="0", name="a01", status=False, guid="g-1")
+    assert read_either(item, **kwargs) == read_either(_Item(item), **kwargs) == expected

@@ -11,8 +11,10 @@ checked for its exact type, and the first problem is reported in words.
 from __future__ import annotations
 
 from ..model import TAG_FIELDS, Alias
+from ..model import lenient_ip as _lenient_ip
 
 _INT64 = range(-(2**63), 2**63)  # Go's int, which HOMER's JSON decodes into
+_INT64_MIN, _INT64_MAX = _INT64[0], _INT64[-1]
 
 
 class MalformedItem(ValueError):
@@ -48,6 +50,20 @@ def read_alias(item, index: int, *, capture_key: str, zero_omitted: bool, tags: 
     never guid and ip); API v3 sends every field. ``tags``: read API v4's
     custom_image and tag1..tag4 (strings, also omitted when empty).
     """
+    if type(item) is dict and not tags:
+        # The usual item: every field present with its exact type and in range; anything else
+        # is read below, field by field, to say what is wrong (or to fill v4's omitted zeros).
+        try:
+            guid, ip, name, port = item["guid"], item["ip"], item["alias"], item["port"]
+            mask, capture_id, status = item["mask"], item[capture_key], item["status"]
+        except KeyError:
+            pass
+        else:
+            if (type(guid) is str and guid and type(ip) is str and ip and type(name) is str
+                    and type(port) is int and type(mask) is int and type(capture_id) is str
+                    and type(status) is bool and _INT64_MIN <= port <= _INT64_MAX
+                    and _INT64_MIN <= mask <= _INT64_MAX):
+                return Alias(_lenient_ip(ip), mask, port, capture_id, name, status, guid)
     if not isinstance(item, dict):
         raise MalformedItem(f"alias #{index} is {json_kind(item)}, not an object")
     guid = item.get("guid")

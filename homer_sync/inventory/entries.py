@@ -6,18 +6,23 @@ host names and its ports; merge.py turns it into aliases (ip x port).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
+from ..model import CANONICAL_IPV4
 from .exact import STRICT, ValueRules, no_tags, parse_tags
 from .keys import check_keys, field, key_line
 from .problems import INVALID, FileProblems, describe, each, join_path, places, quote
 from .values import (
+    MAX_CAPTURE_ID_LENGTH,
+    MAX_NAME_LENGTH,
     family,
     host_bits_message,
     host_mask,
     parse_host,
     parse_status,
 )
+from .yamlnodes import Map
 
 DEFAULT_KEYS = ("capture_id", "port", "status")
 ENTRY_KEYS = ("alias", "ip", "host", "port", "mask", "capture_id", "status")
@@ -69,6 +74,46 @@ def parse_defaults(f: FileProblems, node, line, rules: ValueRules = STRICT) -> d
         "status": field(f, node, "status", "defaults", parse_status, INVALID),
     }
     return {key: DEFAULTS[key] if value is INVALID else value for key, value in values.items()}
+
+
+_FAST_KEYS = frozenset(("alias", "ip", "port", "capture_id", "status"))
+_PLAIN_NAME = re.compile(r"[!-~][ -~]*")  # printable ASCII, not starting with a space
+_PLAIN_CAPTURE_ID = re.compile(r"[!-~]+")
+
+
+def fast_entry(source: str, entry, index: int, defaults: dict) -> Entry | None:
+    """The usual hand-written entry, read without the field-by-field checks; None when unusual.
+
+    Usual: a mapping from the YAML reader without duplicate keys, of ``alias`` (printable ASCII,
+    at most MAX_NAME_LENGTH), ``ip`` (one canonical IPv4 address), and optionally ``port`` (one
+    integer 0-65535), ``capture_id`` (printable ASCII without spaces, at most
+    MAX_CAPTURE_ID_LENGTH) and ``status`` (true or false). parse_entry gives the same Entry for
+    it (tests compare both); anything else (a list, a CIDR, IPv6, a host, a mask, a problem) is
+    left to parse_entry, which also says what is wrong.
+    """
+    if type(entry) is not Map or entry.duplicates or not _FAST_KEYS.issuperset(entry):
+        return None
+    name, ip = entry.get("alias"), entry.get("ip")
+    if (type(name) is not str or len(name) > MAX_NAME_LENGTH or not _PLAIN_NAME.fullmatch(name)
+            or type(ip) is not str or not CANONICAL_IPV4.fullmatch(ip)):
+        return None
+    ports = defaults["ports"]
+    if "port" in entry:
+        port = entry["port"]
+        if type(port) is not int or not 0 <= port <= 65535:
+            return None
+        ports = (port,)
+    capture_id = defaults["capture_id"]
+    if "capture_id" in entry:
+        capture_id = entry["capture_id"]
+        if (type(capture_id) is not str or len(capture_id) > MAX_CAPTURE_ID_LENGTH
+                or not _PLAIN_CAPTURE_ID.fullmatch(capture_id)):
+            return None
+    status = entry.get("status", defaults["status"])
+    if type(status) is not bool:
+        return None
+    return Entry(source, entry.line, f"aliases[{index}]", name, entry.key_lines["alias"], [(ip, 32)], [], ports,
+                 capture_id, status)
 
 
 def parse_entry(f: FileProblems, entry, line, index: int | None, defaults: dict,

@@ -70,9 +70,13 @@ def overlap_warnings(seen: dict) -> list[Problem]:
     hide the same names for the same ports are reported together, at the first of them. Overlaps
     among entries of exact inventories (exports, backups: HOMER's own state) are not warned about.
     """
+    # Host routes of one family never nest: a family without a shorter prefix (most inventories)
+    # is skipped without parsing its addresses.
+    nesting = {":" in alias.ip for alias, _ in seen.values()
+               if alias.status and alias.mask < (128 if ":" in alias.ip else 32)}
     prefixes: dict = {}  # (version, start, mask) -> {port: [(alias, entry), ...]}
     for alias, entry in seen.values():
-        if not alias.status:
+        if not alias.status or (":" in alias.ip) not in nesting:
             continue
         addr = parse_ip(alias.ip)
         if not 0 <= alias.mask <= addr.max_prefixlen:  # stored by HOMER (exact inventories); matches nothing

@@ -27,21 +27,22 @@ def expand(entries: list[Entry], resolved: dict, problems: list, max_aliases: in
     seen: dict = {}
     conflicts: dict = {}
     for entry in entries:
-        pairs: list[tuple[str, int, str]] = []  # (ip, mask, name)
-        if entry.prefixes:
-            if entry.name is None:  # parse_entry refuses an ip entry without an alias
-                raise ValueError(f"{entry.where}: an entry with ip but no alias reached expansion")
-            pairs.extend((ip, mask, entry.name) for ip, mask in entry.prefixes)
+        declared = entry.name
+        if entry.prefixes and declared is None:  # parse_entry refuses an ip entry without an alias
+            raise ValueError(f"{entry.where}: an entry with ip but no alias reached expansion")
+        pairs: list[tuple[str, int, str]] = (  # (ip, mask, name)
+            [(ip, mask, declared) for ip, mask in entry.prefixes] if declared is not None else [])
         if entry.hosts:
             pairs.extend(_host_addresses(entry, resolved, problems))
+        capture_id, status, extra = entry.capture_id, entry.status, entry.extra
         for ip, mask, name in pairs:
             for port in entry.ports:
-                alias = Alias(ip=ip, mask=mask, port=port, capture_id=entry.capture_id, name=name, status=entry.status,
-                              extra=entry.extra)
-                previous = seen.get(alias.identity)
+                alias = Alias(ip, mask, port, capture_id, name, status, None, extra)
+                identity = (ip, mask, port, capture_id)  # == alias.identity
+                previous = seen.get(identity)
                 if previous is None:
-                    seen[alias.identity] = (alias, entry)
-                elif previous[0].attributes != alias.attributes:
+                    seen[identity] = (alias, entry)
+                elif previous[0].name != name or previous[0].status != status:
                     conflicts.setdefault((id(previous[1]), id(entry)), (previous, (alias, entry), []))[2].append(alias)
     for (first, first_entry), (second, second_entry), clashes in conflicts.values():
         more = f" (and {len(clashes) - 1} more)" if len(clashes) > 1 else ""
@@ -59,8 +60,10 @@ def _over_limit(entries: list[Entry], resolved: dict, problems: list, max_aliase
     total = 0
     crossing = None
     for entry in entries:
-        addresses = len(entry.prefixes) + sum(
-            len(found) for host, _, _ in entry.hosts if (found := resolved.get(host)) and not isinstance(found, str))
+        addresses = len(entry.prefixes)
+        if entry.hosts:
+            addresses += sum(len(found) for host, _, _ in entry.hosts
+                             if (found := resolved.get(host)) and not isinstance(found, str))
         count = addresses * len(entry.ports)
         total += count
         if crossing is None and total > max_aliases:

@@ -11,7 +11,7 @@ import re
 import socket
 from typing import NamedTuple
 
-from ..model import ip_text, normalize_capture_id
+from ..model import CANONICAL_IPV4, ip_text, normalize_capture_id
 from .problems import Invalid, boolean, quote, wrong_type
 
 MAX_NAME_LENGTH = 250
@@ -22,8 +22,6 @@ DIGITS = re.compile(r"[0-9]+")
 # encoded as UTF-8, and a Go server replaces them with U+FFFD, storing another name).
 _UNSTORABLE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 _HOST_LABEL = re.compile(r"(?!-)[A-Za-z0-9_-]{1,63}(?<!-)")
-_IPV4_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
-_IPV4 = re.compile(rf"{_IPV4_OCTET}(?:\.{_IPV4_OCTET}){{3}}")
 
 
 class IP(NamedTuple):
@@ -46,7 +44,7 @@ class IP(NamedTuple):
 
 def parse_ip(text: str) -> IP:
     """Parse an IP address (ValueError otherwise); canonical IPv4 text takes a fast path."""
-    if _IPV4.fullmatch(text):
+    if CANONICAL_IPV4.fullmatch(text):
         return IP(text, 4, int.from_bytes(socket.inet_aton(text), "big"))
     addr = ipaddress.ip_address(text)
     return IP(ip_text(addr), addr.version, int(addr))
