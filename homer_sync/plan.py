@@ -534,6 +534,7 @@ class Plan:
 # -- building a plan --------------------------------------------------------------------------------
 
 
+_CHECKSUM_SLICE = 5000
 _CHECKSUM_ROW = operator.attrgetter("guid", "ip", "mask", "port", "capture_id", "name", "status", "extra")
 
 
@@ -555,7 +556,15 @@ def state_checksum(existing: Iterable[Alias]) -> str:
         rows.sort()
     except TypeError:
         rows.sort(key=_checksum_fallback_order)
-    return hashlib.sha256(_CANONICAL.encode(rows).encode("utf-8")).hexdigest()
+    # The JSON array is hashed a slice of rows at a time (the same bytes as one encode of all
+    # the rows), so that 100,000 aliases never hold their whole JSON text in memory at once.
+    digest = hashlib.sha256()
+    separator = "["
+    for start in range(0, len(rows), _CHECKSUM_SLICE):
+        digest.update((separator + _CANONICAL.encode(rows[start:start + _CHECKSUM_SLICE])[1:-1]).encode("utf-8"))
+        separator = ","
+    digest.update(b"]" if rows else b"[]")
+    return digest.hexdigest()
 
 
 def declared_extra(server: Alias, desired: Alias) -> tuple:

@@ -376,3 +376,20 @@ def test_usual_list_item_is_the_alias_it_describes():
     kwargs = dict(capture_key="captureID", zero_omitted=False, tags=False)
     expected = Alias(ip="2001:db8::1", mask=128, port=5060, capture_id="0", name="a01", status=False, guid="g-1")
     assert read_either(item, **kwargs) == read_either(_Item(item), **kwargs) == expected
+
+
+@pytest.mark.parametrize("count", [0, 1, 4999, 5000, 5001, 12345])
+def test_state_checksum_hashes_the_json_of_all_rows_at_once(count):
+    import hashlib
+    import json
+
+    from homer_sync.model import Alias
+    from homer_sync.plan import state_checksum
+
+    aliases = [Alias(ip=f"10.0.{i // 256 % 256}.{i % 256}", mask=32, port=i % 7, capture_id="0", name=f"é{i}",
+                     status=bool(i % 2), guid=f"g{i:06d}", extra=(("tag1", "x"),) if i % 3 else ())
+               for i in range(count)]
+    rows = sorted([a.guid, a.ip, a.mask, a.port, a.capture_id, a.name, a.status, [list(p) for p in a.extra]]
+                  for a in aliases)
+    text = json.dumps(rows, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    assert state_checksum(reversed(aliases)) == hashlib.sha256(text.encode("utf-8")).hexdigest()
