@@ -427,7 +427,11 @@ def load_saved_plan(path: Path, client, *, server: str, limit_flags: dict[str, f
     except HomerSyncError as exc:
         raise HomerSyncError(f"plan file {path}: {exc}; nothing was written") from None
     saved_server = data.get("server")
-    if saved_server and saved_server.rstrip("/") != server.rstrip("/"):
+    if not isinstance(saved_server, str) or not saved_server:
+        # Without it, a plan made for one HOMER would apply to a copy of it (a staging server
+        # restored from production's database holds the same guids and the same checksum).
+        raise HomerSyncError(f"plan file {path} does not name the server it was made for; nothing was written")
+    if saved_server.rstrip("/") != server.rstrip("/"):
         raise StalePlanError(f"plan file {path} was made for {saved_server}, not {server}; nothing was written")
     existing = client.list_aliases()
     if state_checksum(existing) != plan.state_checksum:

@@ -154,7 +154,17 @@ def _two_changes_of_one_guid(data, guids):
     data["summary"]["delete"] += 1
 
 
+def _no_server(data, guids):
+    del data["server"]
+
+
+def _server_not_text(data, guids):
+    data["server"] = 5
+
+
 @pytest.mark.parametrize("tamper, message", [
+    (_no_server, "does not name the server it was made for"),
+    (_server_not_text, "does not name the server it was made for"),
     (_guid_of_another_alias, "is 10.0.1.1/32 port 5060 capture 0 'a1'"),
     (_before_name, "'old-name'"),
     (_before_tags, "not what the file says (before)"),
