@@ -16,7 +16,7 @@ Exit status: 0 when every target is met, 1 when one is missed, 130 on Ctrl-C.
 
 Scenarios
   startup       python -c pass (the floor), homer-sync --help, homer-sync validate small.yaml
-  noop-plan     plan of N aliases against a server holding the same N (2,500 .. 20,000)
+  noop-plan     plan of N aliases against a server holding the same N (2,500 .. 100,000)
   diff-engine   homer_sync.plan.build_plan alone on 100,000 vs 100,000, in a child process
   apply         1,000 creates with 20 ms of latency per request, --concurrency 1 and 8
   naive         a hand-written script: log in, then requests.post every entry one by one
@@ -63,7 +63,10 @@ class Config:
     naive_sample: int  # the naive no-op baseline is measured on this many entries and extrapolated
 
 
-FULL = Config(quick=False, noop_sizes=(2500, 5000, 10000, 20000), target_size=10000, noop_repeats=5,
+# Issue 15: no-op plans of 10,000 and 100,000 aliases (wall seconds, peak RSS MB or None).
+SCALE_TARGETS = ((10000, 0.4, None), (100000, 2.0, 150))
+
+FULL = Config(quick=False, noop_sizes=(2500, 5000, 10000, 20000, 50000, 100000), target_size=10000, noop_repeats=5,
               diff_count=100_000, diff_repeats=5, creates=1000, latency=0.020, c1_repeats=2,
               c8_repeats=5, startup_repeats=10, naive_sample=2000)
 QUICK = Config(quick=True, noop_sizes=(100, 200), target_size=200, noop_repeats=1, diff_count=2000,
@@ -341,6 +344,15 @@ def targets(bench: Bench, total: float) -> list[dict]:
     add(f"no-op plan of {size:,}: exactly 2 requests", f"{noop.requests} requests", noop.requests == 2)
     add(f"no-op plan of {size:,}: < 2 s end to end", f"{noop.wall:.2f} s", noop.wall < 2.0,
         f"child CPU {noop.cpu:.2f} s")
+    for scale, wall, rss_mb in SCALE_TARGETS:
+        row = find(bench, "noop-plan", scale)
+        if row is None:
+            continue
+        add(f"no-op plan of {scale:,}: <= {wall} s end to end", f"{row.wall:.2f} s", row.wall <= wall,
+            f"child CPU {row.cpu:.2f} s")
+        if rss_mb is not None:
+            add(f"no-op plan of {scale:,}: peak RSS <= {rss_mb} MB", f"{row.maxrss_kib / 1024:.1f} MB",
+                row.maxrss_kib / 1024 <= rss_mb)
     diff = find(bench, "diff-engine")
     add(f"diff engine, {bench.config.diff_count:,} aliases: < 1 s", f"{diff.wall:.3f} s", diff.wall < 1.0)
     c1, c8 = find(bench, "apply --concurrency 1"), find(bench, "apply --concurrency 8")

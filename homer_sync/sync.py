@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from homer_sync.backups import DEFAULT_KEEP, Clock, same_server, server_url, utc_now
+from homer_sync.bulk import collector_paused
 from homer_sync.errors import HomerSyncError, StalePlanError
 from homer_sync.model import Alias
 
@@ -214,6 +215,7 @@ def reject_tags_on_v3(aliases, client) -> None:
             )
 
 
+@collector_paused()
 def plan_inventory(inventory, client, *, prune: bool, target: Target | None = None):
     """List the server once and diff it against the inventory.
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..bulk import collector_paused
 from ..errors import AliasNotFoundError, ApiError
 from ..model import Alias, describe
 from .base import BaseClient, collapse_repeated_guids
@@ -92,6 +93,7 @@ class V3Client(BaseClient):
             return aliases
         return self._parse_list(self.call("GET", ALIASES, action="list aliases"))
 
+    @collector_paused()
     def _parse_list(self, reply: Reply) -> list[Alias]:
         # HOMER 7 answers 201 (not 200) to this GET; accept both.
         if reply.status not in (200, 201) or reply.kind != "json":

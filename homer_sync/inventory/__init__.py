@@ -21,6 +21,7 @@ import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 
+from ..bulk import collector_paused
 from ..errors import InventoryError
 from ..model import Alias, sort_key
 from .csvsource import CSV_COLUMNS, parse_csv
@@ -76,6 +77,7 @@ class InventoryDraft:
         return collect_sources(list(self.source_specs), lambda spec: default_context(
             spec, environ=environ, resolver=resolver or self.resolver, on_request=hook))
 
+    @collector_paused()
     def finish(self, collected: list[Collected] = (), *, resolve_hosts: bool = True,  # type: ignore[assignment]
                resolver: Resolver | None = None) -> Inventory:
         """Validate the sources' entries, resolve hosts, expand and merge; raises InventoryError."""
@@ -134,6 +136,7 @@ def load_inventory(
                       environ=environ)
 
 
+@collector_paused()
 def open_inventory(paths: Iterable[str] | str, *, stdin=None, resolve_hosts: bool = True,
                    resolver: Resolver | None = None, max_aliases: int = DEFAULT_MAX_ALIASES) -> InventoryDraft:
     """Read and check inventory files (sources' configuration included); raises InventoryError.

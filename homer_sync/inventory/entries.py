@@ -7,6 +7,7 @@ host names and its ports; merge.py turns it into aliases (ip x port).
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..model import CANONICAL_IPV4
@@ -40,8 +41,8 @@ class Entry:
     path: str
     name: str | None
     name_line: int | None
-    prefixes: list  # [(ip, mask)]
-    hosts: list  # [(host, line, field)]
+    prefixes: Sequence[tuple[str, int]]  # (ip, mask) pairs
+    hosts: Sequence[tuple[str, int | None, str]]  # (host, line, field) triples
     ports: tuple
     capture_id: str
     status: bool
@@ -112,7 +113,7 @@ def fast_entry(source: str, entry, index: int, defaults: dict) -> Entry | None:
     status = entry.get("status", defaults["status"])
     if type(status) is not bool:
         return None
-    return Entry(source, entry.line, f"aliases[{index}]", name, entry.key_lines["alias"], [(ip, 32)], [], ports,
+    return Entry(source, entry.line, f"aliases[{index}]", name, entry.key_lines["alias"], ((ip, 32),), (), ports,
                  capture_id, status)
 
 

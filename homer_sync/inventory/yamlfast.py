@@ -72,6 +72,8 @@ def _is_item(content: str) -> bool:
     return content[0] == "-" and (len(content) == 1 or content[1] == " ")
 
 
+_KEY_WORD = re.compile(r"([A-Za-z_][A-Za-z0-9_-]*): +([A-Za-z0-9_][A-Za-z0-9_./-]*)\Z")
+_DOTTED = re.compile(r"[0-9]+\.[0-9]+\.[0-9.]*\Z")  # what yamlnodes.plain_scalar keeps as text (an IPv4)
 _SIMPLE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_./-]*\Z")  # a plain word: no quote, comment, colon or space
 
 
@@ -130,16 +132,35 @@ class _Reader:
         indents, contents, lines, count = self.indents, self.contents, self.lines, self.count
         mapping = new_map(lines[i])
         key_lines = mapping.key_lines
+        keys = _KEYS
         while True:
+            line = lines[i]
+            i += 1
+            match = _KEY_WORD.match(content)  # the usual "key: word" line, read at once
+            if match is not None:
+                key = keys.get(match[1], keys)
+                if key is keys:
+                    key = keys[match[1]] = plain_scalar(match[1])
+                value = match[2]
+                if value[0] in _TYPED_STARTS and not _DOTTED.match(value):  # dotted quads stay text
+                    value = plain_scalar(value)
+                if key in mapping:
+                    mapping.add_duplicate(key, line)
+                mapping[key] = value
+                key_lines[key] = line
+                if i >= count or indents[i] < indent:
+                    return mapping, i
+                if indents[i] > indent:
+                    raise Unsupported
+                content = contents[i]
+                continue
             match = _KEY.match(content)
             if match is None:
                 raise Unsupported
-            key = _KEYS.get(match[1], _KEYS)
-            if key is _KEYS:
-                key = _KEYS[match[1]] = plain_scalar(match[1])
-            line = lines[i]
+            key = keys.get(match[1], keys)
+            if key is keys:
+                key = keys[match[1]] = plain_scalar(match[1])
             rest = match[2]
-            i += 1
             if rest and rest[0] != "#":
                 value = _scalar(rest, line)
             elif i < count and indents[i] > indent:
@@ -149,7 +170,7 @@ class _Reader:
             else:
                 value = None
             if key in mapping:
-                mapping.duplicates.append((key, line, key_lines[key]))
+                mapping.add_duplicate(key, line)
             mapping[key] = value
             key_lines[key] = line
             if i >= count or indents[i] < indent:

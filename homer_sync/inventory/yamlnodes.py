@@ -31,7 +31,10 @@ class Map(dict):
     __slots__ = ("line", "key_lines", "duplicates")
     line: int
     key_lines: dict
-    duplicates: list
+    duplicates: tuple  # (key, line, first line) of each repeated key; () for most mappings
+
+    def add_duplicate(self, key, line: int) -> None:
+        self.duplicates = (*self.duplicates, (key, line, self.key_lines[key]))
 
 
 class Seq(list):
@@ -44,7 +47,7 @@ class Seq(list):
 
 def new_map(line: int) -> Map:
     mapping = Map()
-    mapping.line, mapping.key_lines, mapping.duplicates = line, {}, []
+    mapping.line, mapping.key_lines, mapping.duplicates = line, {}, ()
     return mapping
 
 

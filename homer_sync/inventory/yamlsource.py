@@ -100,7 +100,7 @@ def _build_from_events(loader):
                 frame[3].append(value)
                 return
             if key in container:
-                container.duplicates.append((key, frame[2], container.key_lines[key]))
+                container.add_duplicate(key, frame[2])
             container[key] = value
             container.key_lines[key] = frame[2]
 
