@@ -100,6 +100,9 @@ CASES = {
     "inventory is a directory": Case(("plan", "adir"), "adir: cannot read file: Is a directory"),
     "inventory under a file": Case(("plan", "afile/inv.yaml"), "cannot read file: Not a directory"),
     "inventory missing": Case(("apply", "--yes", "missing.yaml"), "missing.yaml: cannot read file: No such file"),
+    "inventory is an endless device": Case(("validate", "/dev/zero"), "/dev/zero: file is larger than 64 MiB"),
+    "inventory on stdin too large": Case(
+        ("validate", "-"), "<stdin>: standard input is larger than 64 MiB", stdin=b"#" * (64 * 1024 * 1024 + 1)),
     "inventory empty": Case(("apply", "--yes", "empty.yaml"), "empty.yaml: file is empty", files={"empty.yaml": b""}),
     "inventory binary": Case(
         ("apply", "--yes", "bin.yaml"), "bin.yaml: file is not valid UTF-8 (byte 0)",

@@ -218,6 +218,13 @@ def open_inventory(paths: Iterable[str] | str, *, stdin=None, resolve_hosts: boo
                           max_aliases=max_aliases, resolver=dns, backup_of=tuple(origins), protect=protect)
 
 
+# An inventory larger than this is not one (a device such as /dev/zero, a wrong file): refused
+# after reading one character more, instead of reading until memory runs out. 100,000 aliases
+# take about 5 MiB of YAML.
+MAX_INVENTORY_SIZE = 64 * 1024 * 1024
+TOO_BIG = f"is larger than {MAX_INVENTORY_SIZE // (1024 * 1024)} MiB, which no inventory is"
+
+
 def _read_stdin(stream, f: FileProblems) -> str | None:
     """Standard input as text, decoded as strictly as a file is (its bytes when it has them)."""
     if stream is None:
@@ -225,12 +232,15 @@ def _read_stdin(stream, f: FileProblems) -> str | None:
         return None
     try:
         raw = getattr(stream, "buffer", None)
-        if raw is None:
-            return stream.read()
-        data = raw.read()
+        data = (stream if raw is None else raw).read(MAX_INVENTORY_SIZE + 1)
     except OSError as exc:
         f.error(None, None, f"cannot read standard input: {exc.strerror or exc}")
         return None
+    if len(data) > MAX_INVENTORY_SIZE:
+        f.error(None, None, f"standard input {TOO_BIG}")
+        return None
+    if isinstance(data, str):
+        return data
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -251,7 +261,10 @@ def _read(path: str, stdin, stdin_cache: list, f: FileProblems) -> str | None:
         # CSV cells may hold line breaks of their own ("\r" too): the csv module reads them, not Python.
         newline = "" if path.lower().endswith(".csv") else None
         with open(path, encoding="utf-8-sig", newline=newline) as handle:
-            return handle.read()
+            text = handle.read(MAX_INVENTORY_SIZE + 1)
+        if len(text) <= MAX_INVENTORY_SIZE:
+            return text
+        f.error(None, None, f"file {TOO_BIG}")
     except UnicodeDecodeError as exc:
         f.error(None, None, f"file is not valid UTF-8 (byte {exc.start})")
     except OSError as exc:
