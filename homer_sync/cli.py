@@ -877,7 +877,7 @@ def plan(app: App, inventory, prune, output, detailed_exitcode, save, force, ser
         if saved is not None:
             from datetime import datetime, timezone
 
-            run.save(job, saved, created=datetime.now(timezone.utc), inventory=files)
+            run.save(job, saved, created=datetime.fromtimestamp(CLOCKS.wall(), timezone.utc), inventory=files)
             app.info(f"Plan saved to {saved}; apply it with: homer-sync apply --plan {save}")
         if detailed_exitcode and job.plan.not_targeted:
             from homer_sync.render import drift_outside_target_line

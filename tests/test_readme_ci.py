@@ -75,6 +75,7 @@ def build_wheel(directory: Path) -> Path:
     import hashlib
     import zipfile
 
+    import homer_sync
     from homer_sync import __version__
 
     try:
@@ -84,8 +85,11 @@ def build_wheel(directory: Path) -> Path:
 
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     info = f"homer_sync-{__version__}.dist-info"
-    files = {str(path.relative_to(ROOT)): path.read_bytes() for path in sorted((ROOT / "homer_sync").rglob("*"))
-             if path.suffix == ".py" or (path.suffix == ".yaml" and path.parent == ROOT / "homer_sync")}
+    # The package under test, wherever it is imported from: the source tree, or an installed wheel when the
+    # tests run from an unpacked sdist (which holds no package of its own).
+    package = Path(homer_sync.__file__).resolve().parent
+    files = {str(path.relative_to(package.parent)): path.read_bytes() for path in sorted(package.rglob("*"))
+             if path.suffix == ".py" or (path.suffix == ".yaml" and path.parent == package)}
     metadata = ["Metadata-Version: 2.1", f"Name: {project['name']}", f"Version: {__version__}",
                 f"Requires-Python: {project['requires-python']}"]
     files[f"{info}/METADATA"] = "\n".join(metadata + [f"Requires-Dist: {d}" for d in project["dependencies"]]).encode()

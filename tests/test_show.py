@@ -9,8 +9,8 @@ import json
 from datetime import datetime, timezone
 
 import pytest
-import time_machine
 
+from homer_sync import cli as cli_module
 from homer_sync.demo import LEGACY_ALIASES
 
 INVENTORY = "version: 1\naliases:\n  - {alias: pcscf01, ip: 10.0.1.10, port: 5060}\n"
@@ -19,15 +19,15 @@ WHEN = datetime(2026, 11, 28, 22, 45, 24, 500000, tzinfo=timezone.utc)
 
 
 @pytest.fixture
-def saved(cli_run, emulator, tmp_path):
+def saved(cli_run, emulator, tmp_path, monkeypatch):
     """A plan saved from two inventory files at WHEN, against the demo's aliases."""
     emulator.seed(LEGACY_ALIASES)
     first, second = tmp_path / "inv.yaml", tmp_path / "extra.yaml"
     first.write_text(INVENTORY)
     second.write_text(EXTRA)
     path = tmp_path / "reviewed.plan"
-    with time_machine.travel(WHEN, tick=False):
-        result = cli_run("plan", "--save", path, first, second, emulator=emulator)
+    monkeypatch.setattr(cli_module, "CLOCKS", cli_module.Clocks(wall=WHEN.timestamp))
+    result = cli_run("plan", "--save", path, first, second, emulator=emulator)
     assert result.exit_code == 0, result.output
     return path, first, second
 

@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import threading
+from importlib import resources
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -20,6 +21,8 @@ from homer_sync.cli import cli
 from waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
+# The example of the homer_sync under test (the source tree, or the installed wheel when run from an sdist).
+EXAMPLE = Path(str(resources.files("homer_sync") / "inventory.example.yaml"))
 
 
 def start(args, cwd):
@@ -90,12 +93,11 @@ def test_demo_keep_leaves_the_emulator_running_with_the_demos_aliases(tmp_path):
             f"The emulator keeps running on {url} with the demo's aliases (HOMER 7, API v3).",
             "Login: admin / sipcapture",
             f"export HOMER_URL={url} HOMER_USERNAME=admin HOMER_PASSWORD=sipcapture",
-            f"Then try: homer-sync plan {ROOT / 'homer_sync' / 'inventory.example.yaml'}, homer-sync export, "
+            f"Then try: homer-sync plan {EXAMPLE}, homer-sync export, "
             "homer-sync lookup 10.0.1.10",
             "Ctrl-C (or SIGTERM) stops it.",
         ]
-        example = str(ROOT / "homer_sync" / "inventory.example.yaml")
-        plan = CliRunner().invoke(cli, ["plan", "--detailed-exitcode", example], env={**env, "NO_COLOR": "1"})
+        plan = CliRunner().invoke(cli, ["plan", "--detailed-exitcode", str(EXAMPLE)], env={**env, "NO_COLOR": "1"})
         assert plan.exit_code == 0, plan.output  # the demo's data: nothing left to do
         lookup = CliRunner().invoke(cli, ["lookup", "10.0.1.10", "--port", "5060"], env=env)
         assert lookup.stdout.splitlines()[0] == "pcscf01"
