@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib as _contextlib
 import ipaddress as _ipaddress
+import os as _os
 import re as _re
 import socket as _socket
 import traceback as _traceback
@@ -138,6 +139,15 @@ def output_guard():
 # A run takes its lock and writes its backups under $XDG_STATE_HOME, and reads named servers from
 # $XDG_CONFIG_HOME: every test gets directories of its own (tests may set others), so that no test
 # waits for the operator's lock, writes into their home, or reads their config and HOMER_SERVER.
+
+
+# Under `faketime` (the clock runs of .ci/run) this process runs with the moved clock, but the
+# programs the tests start (the CLI as a subprocess, the demo, dnsmasq, Kamailio) run on the real
+# one: libfaketime breaks them, not the product. In a threaded Python 3.10 child it makes the GIL's
+# timed wait fail ("take_gil: PyCOND_WAIT failed"), and in a child started with standard input or
+# output closed its own file takes that descriptor, so the child reads or writes libfaketime's file.
+for _name in ("LD_PRELOAD", "FAKETIME", "FAKETIME_DONT_FAKE_MONOTONIC"):
+    _os.environ.pop(_name, None)
 
 
 @pytest.fixture(autouse=True)
