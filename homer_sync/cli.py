@@ -1366,6 +1366,9 @@ def _until_stopped() -> None:
 
 
 def main() -> None:
+    from homer_sync.bulk import freeze_bulk_data
+
+    freeze_bulk_data()  # this process ends with the command (see bulk.py)
     cli(prog_name="homer-sync")
 
 

@@ -236,4 +236,13 @@ def _ip_key(ip) -> tuple[int, int]:
 def sort_key(alias: Alias) -> tuple:
     """The one order of aliases (and, after the action, of plan changes): address family,
     address, then mask, port, capture id, name, guid. Stable and human-friendly."""
-    return (*_ip_key(alias.ip), alias.ip, alias.mask, alias.port, alias.capture_id, alias.name, alias.guid or "")
+    ip = alias.ip
+    try:  # IPv4 first, without _ip_key's loop: an inventory sorts 100,000 of them
+        return (4, int.from_bytes(_INET_PTON(_AF_INET, ip), "big"), ip, alias.mask, alias.port, alias.capture_id,
+                alias.name, alias.guid or "")
+    except (OSError, TypeError, ValueError):
+        pass
+    return (*_ip_key(ip), ip, alias.mask, alias.port, alias.capture_id, alias.name, alias.guid or "")
+
+
+_INET_PTON, _AF_INET = _socket.inet_pton, _socket.AF_INET

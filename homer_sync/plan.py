@@ -31,7 +31,7 @@ import operator
 import re
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, fields, replace
 from enum import Enum
 from fractions import Fraction
 from functools import cached_property
@@ -379,7 +379,7 @@ def _sort_changes(changes: Iterable[Change]) -> tuple:
     return tuple(sorted(changes, key=Change.sort_key))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Plan:
     """A sorted set of changes plus the counts and the server state it was computed from."""
 
@@ -387,7 +387,10 @@ class Plan:
     existing_count: int = 0
     desired_count: int = 0
     unchanged_count: int = 0
-    state_checksum: str = ""
+    # The checksum of the server state (state_checksum()): as a saved plan recorded it, or None to
+    # compute it from ``server_state`` when first asked (a plan that is only printed never is).
+    checksum: str | None = None
+    server_state: tuple = field(default=(), repr=False)
     prune: bool = False
     # Existing aliases prune may delete (in prune.only, owned); None: every existing alias.
     prunable_count: int | None = None
@@ -399,6 +402,22 @@ class Plan:
     def __post_init__(self):
         object.__setattr__(self, "changes", _sort_changes(self.changes))
         object.__setattr__(self, "left_alone", tuple(sorted(self.left_alone, key=LeftAlone.sort_key)))
+
+    @cached_property
+    def state_checksum(self) -> str:
+        return self.checksum if self.checksum is not None else state_checksum(self.server_state)
+
+    def _facts(self) -> tuple:
+        return (self.state_checksum, *(getattr(self, f.name) for f in fields(self)
+                                       if f.name not in ("checksum", "server_state")))
+
+    def __eq__(self, other) -> bool:
+        """Plans are equal when their facts are, the state checksum included (however it was obtained)."""
+        if not isinstance(other, Plan):
+            return NotImplemented
+        return self._facts() == other._facts()
+
+    __hash__ = None  # type: ignore[assignment]  # mutable caches, and equal to plans built otherwise
 
     @cached_property
     def left_alone_counts(self) -> dict:
@@ -779,7 +798,7 @@ def build_plan(
         existing_count=len(existing),
         desired_count=len(wanted),
         unchanged_count=unchanged,
-        state_checksum=state_checksum(existing),
+        server_state=tuple(existing),
         prune=bool(prune),
         prunable_count=prunable,
         left_alone=tuple(left),
@@ -929,7 +948,7 @@ def _plan_from_dict(data) -> Plan:
             existing_count=summary["existing"],
             desired_count=summary["desired"],
             unchanged_count=summary["unchanged"],
-            state_checksum=checksum,
+            checksum=checksum,
             prune=prune,
             prunable_count=prunable,
             **_left_alone_facts(data),

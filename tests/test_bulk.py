@@ -53,3 +53,42 @@ def test_the_collector_resumes_when_the_block_fails(collector_enabled):
     with pytest.raises(ValueError), bulk.collector_paused():
         raise ValueError("boom")
     assert gc.isenabled()
+
+
+@pytest.fixture
+def freezing(collector_enabled):
+    bulk.freeze_bulk_data()
+    yield
+    bulk.freeze_bulk_data(False)
+    gc.unfreeze()
+
+
+def test_a_library_caller_keeps_its_collector_as_it_was(collector_enabled):
+    frozen = gc.get_freeze_count()
+    with bulk.collector_paused():
+        built = [[i] for i in range(1000)]
+    assert gc.get_freeze_count() == frozen and gc.isenabled() and len(built) == 1000
+
+
+def test_the_command_line_freezes_what_a_bulk_phase_built(freezing):
+    before = gc.get_freeze_count()
+    with bulk.collector_paused():
+        built = [[i] for i in range(1000)]
+        with bulk.collector_paused():  # only the outermost pause freezes, when it resumes the collector
+            assert gc.get_freeze_count() == before
+    assert gc.get_freeze_count() >= before + len(built) and gc.isenabled()
+
+
+def test_the_console_script_turns_freezing_on(tmp_path):
+    import subprocess
+    import sys
+
+    (tmp_path / "inventory.yaml").write_text(INVENTORY)
+    probe = ("import atexit, gc, sys\n"
+             "atexit.register(lambda: print('frozen', gc.get_freeze_count()))\n"
+             "sys.argv = ['homer-sync', 'validate', 'inventory.yaml']\n"
+             "from homer_sync.cli import main\n"
+             "main()\n")
+    result = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert int(result.stdout.split("frozen ")[-1]) > 0

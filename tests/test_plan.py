@@ -285,6 +285,19 @@ def test_checksum_ignores_order_and_sees_every_change():
     assert state_checksum([]) == hashlib.sha256(b"[]").hexdigest()
 
 
+def test_plan_checksum_is_of_the_state_listed_when_the_plan_was_built():
+    # Computed on first use (a printed plan never needs it), but of the list build_plan was given.
+    listed = [A("10.0.0.1", "a", guid=guids(1)), A("10.0.0.2", "b", guid=guids(2))]
+    expected = state_checksum(listed)
+    plan = build_plan([], listed)
+    listed.append(A("10.0.0.3", "c", guid=guids(3)))
+    listed[0] = replace(listed[0], name="renamed")
+    assert plan.state_checksum == expected
+    assert plan.to_dict()["state_checksum"] == expected
+    assert Plan.from_dict(plan.to_dict()) == plan
+    assert Plan.from_dict({**plan.to_dict(), "state_checksum": state_checksum(listed)}) != plan
+
+
 def test_checksum_tolerates_missing_guids():
     aliases = [A("10.0.0.1", "a"), A("10.0.0.1", "a", guid=guids(1))]
     assert state_checksum(aliases) == state_checksum(aliases[::-1])

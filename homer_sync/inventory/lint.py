@@ -23,6 +23,8 @@ def name_warnings(entries, resolved) -> list[Problem]:
         if entry.exact:  # HOMER's own names, restored as they are: not the operator's to fix
             continue
         if entry.name is not None:
+            if _UI_NAME.fullmatch(entry.name):
+                continue  # the usual case, decided before a path is made for a warning
             names = [(entry.name, entry.name_line, join_path(entry.path, "alias"))]
         else:
             names = [(host, line, field_path) for host, line, field_path in entry.hosts if resolved.get(host)]
