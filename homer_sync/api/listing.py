@@ -56,13 +56,18 @@ breaks it and the proof relied on rule 4.
 Costs. Guids are random UUIDs, so a capped ``sort=guid`` window is a
 uniform sample: the largest of the ``L`` smallest guids, as a fraction
 ``f`` of the guid space, estimates ``|C(s)| ~ L / f``, and the sample
-estimates the size of every child. Rule 2 is tried only when the estimate
-is at most ``2L``; a string whose sampled size is over ``3L`` is refined
-without being queried (its answer would be capped). Estimates only choose
-which proof to try; they never decide what is complete. Measured on a fake
+estimates the size of every child. The aliases already received for a
+parent that contain a child are a lower bound of the child's size. Rule 2
+is tried only when the estimate is at most ``2L``; a string whose sampled
+size is over ``3L``, or of which ``2L`` members were already received, is
+refined without being queried (its answers would be capped in both
+orders). Where rule 4 allows several covers (right extensions, left
+extensions, both), the one whose children would cost the fewest queries by
+these sizes is chosen. Estimates only choose which proof to try and which
+cover to refine into; they never decide what is complete. Measured on a fake
 of the v4 list semantics with realistic data (10.x.y.z hosts with 1-3
 ports, 10 % IPv6; tests/test_api_listing.py): 54-57 requests for 5,000
-aliases, 84-86 for 10,000, about 300 for 20,000. A budget (2,000 requests
+aliases, 78-86 for 10,000; per shape of alias set, see benchmarks/v4_listing.py. A budget (2,000 requests
 by default) stops pathological cases with IncompleteListError.
 """
 
@@ -82,6 +87,9 @@ _TRY_BOTH_WINDOWS = 2.0
 _MAX_PLAUSIBLE = 10_000_000
 # Skip the query of a string whose sampled size is over this many caps: it would be capped.
 _SKIP_QUERY = 3.0
+# Choosing a cover: a child estimated under this many caps costs one query, under the next two.
+_ONE_QUERY = 0.8
+_TWO_QUERIES = 1.8
 
 # fetch(ip_substring, sort) -> (items, cap): items are dicts with at least
 # "guid" and "ip"; cap is the number of items at which the answer was cut.
@@ -115,6 +123,16 @@ class _Outcome:
     items: list
     settled: bool
     sample: _Sample | None = None
+    members: tuple = ()  # every alias received so far that is known to be in C(text)
+
+
+@dataclass(frozen=True)
+class _Lead:
+    """A string to settle, and what its parent's answers told about C(text) before any query."""
+
+    text: str
+    known: tuple  # aliases received for the parent whose ip contains text: |C(text)| is at least this
+    sample: _Sample | None  # the parent's uniform sample, narrowed to text
 
 
 @dataclass(frozen=True)
@@ -143,6 +161,7 @@ class CompleteListing:
         self._max_requests = max_requests
         self._map = map_fn or map
         self._lock = threading.Lock()
+        self._first_cap = 0
         self.report = ListingReport()
 
     def _query(self, text: str, sort: str) -> tuple[list, int]:
@@ -154,6 +173,7 @@ class CompleteListing:
         items, cap = self._fetch(text, sort)
         with self._lock:
             self.report.queries[index] = (text, sort, len(items))
+            self._first_cap = self._first_cap or cap
         return items, cap
 
     def _count(self, name: str) -> None:
@@ -164,15 +184,15 @@ class CompleteListing:
         found: dict[str, dict] = {}
         settled: set[str] = set()
         seen = {""}
-        level: list[tuple[str, _Sample | None]] = [("", None)]
+        level: list[_Lead] = [_Lead("", (), None)]
         try:
             while level:
                 todo = []
-                for text, sample in level:
-                    if _implied(text, settled):
+                for lead in level:
+                    if _implied(lead.text, settled):
                         self.report.settled_free += 1
                     else:
-                        todo.append((text, sample))
+                        todo.append(lead)
                 next_level = []
                 for outcome in self._map(self._resolve, todo):
                     for item in outcome.items:
@@ -181,12 +201,12 @@ class CompleteListing:
                         settled.add(outcome.text)
                         continue
                     self.report.refined += 1
-                    for child in _children(outcome.text):
+                    for child in self._cover(outcome, settled):
                         if child not in seen:
                             seen.add(child)
-                            hint = outcome.sample.narrow(child) if outcome.sample else None
-                            next_level.append((child, hint))
-                level = sorted(next_level, key=lambda entry: entry[0])
+                            next_level.append(_Lead(child, _narrow(outcome.members, child),
+                                                    outcome.sample.narrow(child) if outcome.sample else None))
+                level = sorted(next_level, key=lambda lead: lead.text)
         except _Budget:
             raise IncompleteListError(
                 f"could not prove the alias list complete within {self._max_requests} requests"
@@ -203,12 +223,15 @@ class CompleteListing:
                     )
         return list(found.values())
 
-    def _resolve(self, entry: tuple) -> _Outcome:
-        text, hint = entry
-        if hint is not None and hint.estimate > _SKIP_QUERY * hint.cap and not could_be_ip(text):
-            # Certainly capped: its answer would prove nothing, refine straight away.
+    def _resolve(self, lead: _Lead) -> _Outcome:
+        text, known, hint = lead.text, lead.known, lead.sample
+        cap = self._cap
+        if cap and not could_be_ip(text) and (len(known) >= 2 * cap
+                                              or (hint is not None and hint.estimate > _SKIP_QUERY * cap)):
+            # Certainly (more than two caps already received) or almost certainly capped, even in
+            # both orders: its answers would prove nothing, refine straight away.
             self._count("skipped")
-            return _Outcome(text, [], False, hint)
+            return _Outcome(text, [], False, hint, known)
         asc, cap = self._query(text, "guid")
         if len(asc) < cap:
             self._count("settled_by_size")
@@ -217,7 +240,7 @@ class CompleteListing:
         desc = None
         estimate = _estimate_size(asc, cap)
         sample = _Sample(tuple(asc), estimate / len(asc), cap) if estimate else None
-        if estimate is None or estimate <= _TRY_BOTH_WINDOWS * cap:
+        if max(estimate or 0, len(known)) <= _TRY_BOTH_WINDOWS * cap:
             desc, cap2 = self._query(text, "-guid")
             items.extend(desc)
             if len(desc) < cap2 or _overlap(asc, desc):
@@ -246,26 +269,70 @@ class CompleteListing:
                         " answers cannot be split further: the alias list cannot be proven"
                         " complete"
                     )
-        return _Outcome(text, items, False, sample)
+        return _Outcome(text, items, False, sample, _union(known, items))
+
+    @property
+    def _cap(self) -> int:
+        """The cap the server applied to the first answer (0 before it): what "capped" means."""
+        with self._lock:
+            return self._first_cap
+
+    def _cover(self, outcome: _Outcome, settled: set[str]) -> list[str]:
+        """The cheapest cover of an unsettled C(text) (rule 4), judged by what is known of its members:
+        those received (a lower bound of each child's size) and the uniform sample (an estimate).
+        (Looking one more level down was tried: it chose worse on the shapes of v4_shapes.py.)"""
+        options = _covers(outcome.text)
+        if len(options) == 1:
+            return options[0]
+        cap = self._cap or 1000
+
+        def cost(child: str) -> float:
+            if _implied(child, settled):
+                return 0.0
+            size = float(len(_narrow(outcome.members, child)))
+            if outcome.sample is not None:
+                size = max(size, outcome.sample.narrow(child).estimate)
+            if size < _ONE_QUERY * cap:
+                return 1.0
+            if size < _TWO_QUERIES * cap:
+                return 2.0
+            return 2.0 + 1.5 * size / cap  # refined again: roughly what its own children will cost
+
+        return min(options, key=lambda children: (sum(map(cost, children)), len(children)))
+
+
+def _covers(text: str) -> list[list[str]]:
+    """The covers of C(text) minus E(text) (rule 4), as lists of strings to query; the first is
+    the one with fewest strings. Both extensions always cover; when no IP text ends with ``text``
+    (``10.``), every occurrence is followed by a character, so the right extensions alone are a
+    cover; likewise on the left when none starts with it (``.1``)."""
+    if not text:
+        # Every IPv4 text has a dot and every IPv6 text a colon.
+        return [[".", ":"]]
+    right = [text + ch for ch in ALPHABET if could_contain(text + ch)]
+    left = [ch + text for ch in ALPHABET if could_contain(ch + text)]
+    options = []
+    if not could_end(text):
+        options.append(right)
+    if not could_start(text):
+        options.append(left)
+    options.append(right + [child for child in left if child not in right])
+    return sorted(options, key=len)
 
 
 def _children(text: str) -> list[str]:
-    """A cover of C(text) minus E(text), as strings to query (rule 4)."""
-    if not text:
-        # Every IPv4 text has a dot and every IPv6 text a colon.
-        return [".", ":"]
-    right = [text + ch for ch in ALPHABET if could_contain(text + ch)]
-    left = [ch + text for ch in ALPHABET if could_contain(ch + text)]
-    # When no IP text ends with ``text``, every occurrence is followed by a
-    # character, so the right extensions alone are a cover; likewise on the left.
-    one_sided = []
-    if not could_end(text):
-        one_sided.append(right)
-    if not could_start(text):
-        one_sided.append(left)
-    if one_sided:
-        return min(one_sided, key=len)
-    return right + [child for child in left if child not in right]
+    """The cover of C(text) minus E(text) with the fewest strings (see _covers)."""
+    return _covers(text)[0]
+
+
+def _narrow(items: tuple, text: str) -> tuple:
+    return tuple(item for item in items if text in str(item.get("ip", "")).lower())
+
+
+def _union(known: tuple, items: list) -> tuple:
+    """The aliases known to be in one C(text): what was received for it, and earlier for its parent."""
+    guids = {item["guid"] for item in items}
+    return tuple(items) + tuple(item for item in known if item["guid"] not in guids)
 
 
 def _merge(found: dict[str, dict], item: dict) -> None:
