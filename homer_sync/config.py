@@ -20,7 +20,6 @@ variables win over the file; that merge happens where settings are built.
 from __future__ import annotations
 
 import stat
-import subprocess
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -253,6 +252,8 @@ Runner = Callable[[Sequence[str], float], str]
 
 def run_secret_command(argv: Sequence[str], timeout: float) -> str:
     """stdout of a password/token command; its stderr passes through to the operator."""
+    import subprocess
+
     completed = subprocess.run(list(argv), stdout=subprocess.PIPE, stdin=subprocess.DEVNULL,
                                timeout=timeout, check=True)
     return completed.stdout.decode("utf-8")
@@ -276,6 +277,8 @@ def read_secret(source: SecretSource, environ: Mapping[str, str], *, run: Runner
         except OSError as exc:
             raise HomerSyncError(f"cannot read {what}: {exc.strerror or exc}") from None
     else:
+        import subprocess  # here only: most runs read no secret from a program
+
         argv = source.value if isinstance(source.value, tuple) else (str(source.value),)
         try:
             secret = run(argv, SECRET_COMMAND_TIMEOUT)

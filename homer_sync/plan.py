@@ -33,13 +33,15 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field, fields, replace
 from enum import Enum
-from fractions import Fraction
 from functools import cached_property
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from . import model
 from .errors import HomerSyncError, UnsafePlanError
 from .model import Alias, address, address_fields  # noqa: F401  (address_fields: re-exported)
+
+if TYPE_CHECKING:
+    from fractions import Fraction
 
 SCHEMA_VERSION = 1
 
@@ -351,11 +353,17 @@ class SafetyLimits:
 
 
 def _exact(value) -> Fraction:
+    from fractions import Fraction  # imported when a limit is checked: most runs never do
+
     # Fraction("30.0") is exactly 30, so 3/10 against a 30% limit is "at the limit", not over it.
     return Fraction(repr(float(value)))
 
 
 def _over_limit_message(count: int, existing: int, limit: float, verb: str, *, of: str) -> str | None:
+    if count == 0 and limit >= 0:
+        return None  # nothing is over a limit (and no-op runs need not import fractions)
+    from fractions import Fraction
+
     ratio = Fraction(100 * count, existing)
     if ratio <= _exact(limit):
         return None

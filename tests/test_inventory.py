@@ -13,7 +13,7 @@ import pytest
 
 from homer_sync import inventory
 from homer_sync.errors import InventoryError
-from homer_sync.inventory import Inventory, Problem, PruneConfig, dump_inventory, load_inventory, yamlsource
+from homer_sync.inventory import Inventory, Problem, PruneConfig, dump_inventory, load_inventory, yamlevents
 from homer_sync.model import Alias
 
 DATA = Path(__file__).parent / "data" / "inventory"
@@ -232,7 +232,7 @@ def test_pure_python_yaml_loader_gives_the_same_result(monkeypatch):
     bad = (DATA / "dozen_mistakes.yaml").read_text()
     broken = bad + "  - {alias: x, ip: [1\n"
     fast = (load_text(text, resolver=resolver), messages(bad), [p.line for p in problems_of(broken)])
-    monkeypatch.setattr(yamlsource, "_BaseLoader", yamlsource.yaml.SafeLoader)
+    monkeypatch.setattr(yamlevents, "_BaseLoader", yamlevents.yaml.SafeLoader)
     # Same data, same problems; only libyaml's and PyYAML's syntax error wording differ.
     assert (load_text(text, resolver=resolver), messages(bad), [p.line for p in problems_of(broken)]) == fast
 

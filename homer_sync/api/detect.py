@@ -13,7 +13,6 @@ from ..credentials import check_header_name, check_token
 from ..errors import ApiError, AuthenticationError
 from .http import Transport
 from .v3 import V3Client
-from .v4 import V4Client
 
 _APIS = ("auto", "v3", "v4")
 
@@ -73,7 +72,15 @@ def _first_answering(transport, settings, method: str, ask: str, accept: str):
 
 
 def _candidates(api: str):
-    return {"v3": (V3Client,), "v4": (V4Client,), "auto": (V3Client, V4Client)}[api]
+    """The clients to try, in order; API v4's (and its listing) imported only when its turn comes."""
+    if api not in ("v3", "v4", "auto"):
+        raise KeyError(api)
+    if api != "v4":
+        yield V3Client
+    if api != "v3":
+        from .v4 import V4Client
+
+        yield V4Client
 
 
 def _no_api(transport, api: str, paths: list[str]) -> ApiError:
