@@ -694,7 +694,10 @@ def _guid_key(guid) -> str:
 def _require_unique_guids(existing: list) -> None:
     """A guid names one alias: with two under one guid, a plan could keep and delete it at once."""
     guids = [guid for guid in map(_GUID, existing) if guid is not None]
-    keys = list(map(_guid_key, guids))
+    try:
+        keys = list(map(str.lower, guids))  # the usual guids, all text: in C
+    except TypeError:
+        keys = list(map(_guid_key, guids))
     if len(set(keys)) == len(keys):
         return
     repeated = sorted(key for key, count in Counter(keys).items() if count > 1)

@@ -206,7 +206,7 @@ def reject_tags_on_v3(aliases, client) -> None:
     if client.supports_tags:
         return
     for alias in aliases:
-        tags = [key for key, value in alias.extra if value]
+        tags = [key for key, value in alias.extra if value] if alias.extra else None
         if tags:
             raise HomerSyncError(
                 f"the inventory gives {alias.cidr} port {alias.port} ({alias.name!r}) the API v4 field(s)"

@@ -254,6 +254,9 @@ def collapse_repeated_guids(aliases: list[Alias], source: str) -> list[Alias]:
     A guid names one alias: planning on a list where it names two would keep and delete
     the same alias at once.
     """
+    guids = [alias.guid for alias in aliases]
+    if None not in guids and len(set(guids)) == len(guids):
+        return list(aliases)  # the usual list: every guid once, decided without a loop in Python
     by_guid: dict[str, Alias] = {}
     unique = []
     for alias in aliases:
