@@ -67,8 +67,9 @@ these sizes is chosen. Estimates only choose which proof to try and which
 cover to refine into; they never decide what is complete. Measured on a fake
 of the v4 list semantics with realistic data (10.x.y.z hosts with 1-3
 ports, 10 % IPv6; tests/test_api_listing.py): 54-57 requests for 5,000
-aliases, 78-86 for 10,000; per shape of alias set, see benchmarks/v4_listing.py. A budget (2,000 requests
-by default) stops pathological cases with IncompleteListError.
+aliases, 78-86 for 10,000; per shape of alias set, see benchmarks/v4_listing.py.
+A budget (2,000 requests by default) stops pathological cases with
+IncompleteListError.
 """
 
 from __future__ import annotations
@@ -330,9 +331,11 @@ def _narrow(items: tuple, text: str) -> tuple:
 
 
 def _union(known: tuple, items: list) -> tuple:
-    """The aliases known to be in one C(text): what was received for it, and earlier for its parent."""
-    guids = {item["guid"] for item in items}
-    return tuple(items) + tuple(item for item in known if item["guid"] not in guids)
+    """The aliases known to be in one C(text), each once (its windows may overlap): what was
+    received for it, and earlier for its parent."""
+    by_guid = {item["guid"]: item for item in known}
+    by_guid.update((item["guid"], item) for item in items)
+    return tuple(by_guid.values())
 
 
 def _merge(found: dict[str, dict], item: dict) -> None:
