@@ -342,3 +342,7 @@ def test_the_readme_test_command_is_the_one_ci_runs():
     ci_command = re.search(r"^TEST_CMD=\((.*)\)$", ci, re.MULTILINE)
     assert ci_command, ".ci/run lost its TEST_CMD"
     assert readme_command == ci_command.group(1).split() == ["python", "-m", "pytest", "-q", "-n", "2"]
+    # The quick start's test command too: a newcomer runs what CI runs.
+    others = [line.split("#")[0].split("&&")[-1].split() for language, _, lines in code_blocks(readme)
+              if language == "sh" for line in lines if "pytest" in line]
+    assert others and all(command == readme_command for command in others), others
