@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from homer_sync import cli as cli_module
 from homer_sync.cli import GLOBAL_KEYS, cli
+from homer_sync.cli import environment as cli_environment
 from homer_sync.lock import run_lock
 
 TWO_ALIASES = "version: 1\naliases:\n  - {alias: host-a1, ip: 10.0.0.1, port: [5060, 5061]}\n"
@@ -56,7 +56,7 @@ def test_verbose_and_quiet_in_different_places_are_still_a_usage_error(cli_run, 
 
 
 def test_no_color_in_either_place_prints_plain_lines_on_a_terminal(cli_run, emulator, inv, monkeypatch):
-    monkeypatch.setattr(cli_module, "_is_tty", lambda stream: True)
+    monkeypatch.setattr(cli_environment, "is_tty", lambda stream: True)
     monkeypatch.delenv("NO_COLOR", raising=False)
     coloured = cli_run("plan", inv, emulator=emulator)
     assert "\x1b[" in coloured.stdout

@@ -2,7 +2,7 @@
 -q, -v, the progress bar, exit codes. Against the HOMER 7 emulator over loopback.
 
 CliRunner's streams are not terminals; the terminal path is tested by patching
-``cli._is_tty``, the one place where the CLI asks.
+``cli.environment.is_tty``, the one place where the CLI asks.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ import re
 import pytest
 from click.testing import CliRunner
 
-from homer_sync import cli as cli_module
 from homer_sync.cli import cli
+from homer_sync.cli import environment as cli_environment
 
 PASSWORD = "sipcapture"
 GREEN, RED, YELLOW = "\x1b[32m", "\x1b[31m", "\x1b[33m"
@@ -61,7 +61,7 @@ def inv(tmp_path, emulator):
 @pytest.fixture
 def tty(monkeypatch):
     """Every stream counts as a terminal."""
-    monkeypatch.setattr(cli_module, "_is_tty", lambda stream: True)
+    monkeypatch.setattr(cli_environment, "is_tty", lambda stream: True)
 
 
 def test_plain_lines_when_stdout_is_not_a_terminal(run, inv, emulator):

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from homer_sync import cli as cli_module
 from homer_sync.cli import cli
+from homer_sync.cli import environment as cli_environment
 
 from waiting import DEADLINE
 
@@ -31,7 +31,7 @@ def _env(tmp_path, emulator):
 @pytest.fixture
 def terminal(monkeypatch):
     """Standard input counts as a terminal (the CLI's only way of asking)."""
-    monkeypatch.setattr(cli_module, "_is_tty", lambda stream: stream is sys.stdin)
+    monkeypatch.setattr(cli_environment, "is_tty", lambda stream: stream is sys.stdin)
 
 
 def test_a_username_without_password_is_asked_once_on_a_terminal(emulator, tmp_path, terminal):

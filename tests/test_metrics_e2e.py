@@ -10,8 +10,8 @@ import pytest
 from click.testing import CliRunner
 from prometheus_client.parser import text_string_to_metric_families
 
-from homer_sync import cli as cli_module
 from homer_sync.cli import cli
+from homer_sync.cli import environment as cli_environment
 from homer_sync.emulator import HomerEmulator
 
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -41,7 +41,7 @@ def clocks(monkeypatch):
         state["mono"] += 0.25
         return state["mono"]
 
-    monkeypatch.setattr(cli_module, "CLOCKS", cli_module.Clocks(wall=lambda: WALL + next(walls),
+    monkeypatch.setattr(cli_environment, "CLOCKS", cli_environment.Clocks(wall=lambda: WALL + next(walls),
                                                                 monotonic=monotonic))
 
 

@@ -40,8 +40,8 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from homer_sync import cli as cli_module
 from homer_sync.cli import cli
+from homer_sync.cli import environment as cli_environment
 from homer_sync.demo import LEGACY_ALIASES
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -229,7 +229,7 @@ def session(emulator, tmp_path, monkeypatch):
     for name in ("HOMER_TOKEN", "HOMER_API", "HOMER_TOKEN_HEADER"):
         monkeypatch.delenv(name, raising=False)
     # rule 4: standard input is a terminal (where the operator answers "y"); stdout is not
-    monkeypatch.setattr(cli_module, "_is_tty", lambda stream: stream is sys.stdin)
+    monkeypatch.setattr(cli_environment, "is_tty", lambda stream: stream is sys.stdin)
     emulator.seed(LEGACY_ALIASES)
     return Session(emulator, workdir, home)
 

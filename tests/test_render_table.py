@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from homer_sync import cli as cli_module
+from homer_sync.cli import environment as cli_environment
 from homer_sync.demo import LEGACY_ALIASES, example_inventory_path
 from homer_sync.inventory import load_inventory
 from homer_sync.model import Alias
@@ -134,7 +134,7 @@ def test_symbols_are_coloured_like_terraform(readme_plan):
 @pytest.mark.parametrize("width", [60, 80, 120])
 def test_cli_table_follows_COLUMNS(cli_run, emulator, monkeypatch, width):
     """The CLI on a terminal of ``width`` columns (COLUMNS, as a shell exports it)."""
-    monkeypatch.setattr(cli_module, "_is_tty", lambda stream: True)
+    monkeypatch.setattr(cli_environment, "is_tty", lambda stream: True)
     monkeypatch.setenv("TERM", "xterm-256color")
     emulator.seed(LEGACY_ALIASES)
     result = cli_run("plan", str(example_inventory_path()), emulator=emulator, env={"COLUMNS": str(width)})

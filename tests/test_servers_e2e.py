@@ -211,10 +211,10 @@ def test_export_and_lookup_talk_to_one_named_server(site, homers, tmp_path):
 def test_on_a_terminal_each_server_is_confirmed_by_name(site, homers, tmp_path, monkeypatch):
     import sys
 
-    from homer_sync import cli as cli_module
+    from homer_sync.cli import environment as cli_environment
 
     lab, prod = homers
-    monkeypatch.setattr(cli_module, "_is_tty", lambda stream: stream is sys.stdin)
+    monkeypatch.setattr(cli_environment, "is_tty", lambda stream: stream is sys.stdin)
     result = invoke(tmp_path, "--config", site, "apply", "--all-servers", input="n\ny\n")
     assert result.exit_code == EXIT_ERROR  # lab declined
     assert "Apply these changes to HOMER lab? [y/N]: n" in result.stderr

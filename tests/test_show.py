@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from homer_sync import cli as cli_module
+from homer_sync.cli import environment as cli_environment
 from homer_sync.demo import LEGACY_ALIASES
 
 INVENTORY = "version: 1\naliases:\n  - {alias: pcscf01, ip: 10.0.1.10, port: 5060}\n"
@@ -26,7 +26,7 @@ def saved(cli_run, emulator, tmp_path, monkeypatch):
     first.write_text(INVENTORY)
     second.write_text(EXTRA)
     path = tmp_path / "reviewed.plan"
-    monkeypatch.setattr(cli_module, "CLOCKS", cli_module.Clocks(wall=WHEN.timestamp))
+    monkeypatch.setattr(cli_environment, "CLOCKS", cli_environment.Clocks(wall=WHEN.timestamp))
     result = cli_run("plan", "--save", path, first, second, emulator=emulator)
     assert result.exit_code == 0, result.output
     return path, first, second
