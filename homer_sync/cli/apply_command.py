@@ -23,7 +23,7 @@ from .options import (
     run_output_option,
     server_options,
 )
-from .running import make_sync, open_inventory, output_format, render, report_warnings, say_forced, table_color
+from .running import inventory_or_draft, make_sync, output_format, render, report_warnings, say_forced, table_color
 from .servers import (
     ErrorsAsEvents,
     Target,
@@ -130,7 +130,7 @@ def apply(app: App, inventory, plan_file, prune, yes, force, concurrency, backup
         if saved is not None and not saved.is_file():
             raise click.UsageError(f"plan file {saved} does not exist")
         paths = () if saved is not None else inventory_for(target, inventory)
-        loaded = None if saved is not None else open_inventory(app, paths)
+        loaded = None if saved is not None else inventory_or_draft(app, paths)
         client, url = connect_server(app, command_level, target, pool_size=concurrency, stdin_taken="-" in paths,
                                record=record, events=events)
         run = make_sync(app, client, url, prune=prune, force=force, concurrency=concurrency, target=only,

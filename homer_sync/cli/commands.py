@@ -29,10 +29,10 @@ from .options import (
     server_options,
 )
 from .running import (
-    draft_inventory,
-    load_inventory,
+    inventory_draft,
+    inventory_loaded,
+    inventory_or_draft,
     make_sync,
-    open_inventory,
     output_format,
     render,
     report_warnings,
@@ -77,7 +77,7 @@ def validate(app: App, inventory, no_resolve, no_sources, show_sources):
 
     if show_sources and no_sources:
         raise click.UsageError("--show-sources needs the sources read; drop --no-sources")
-    draft = draft_inventory(app, inventory, resolve=not no_resolve)
+    draft = inventory_draft(app, inventory, resolve=not no_resolve)
     loaded = draft.load(resolve_hosts=not no_resolve, collect_sources=not no_sources)
     report_warnings(app, loaded)
     if show_sources:
@@ -140,7 +140,7 @@ def plan(app: App, inventory, prune, output, detailed_exitcode, save, force, ser
     def plan_one(target: Target, record) -> int:
         paths = inventory_for(target, inventory)
         files = InventoryFiles.read(paths) if save else None  # the bytes planned from, for show
-        loaded = open_inventory(app, paths)
+        loaded = inventory_or_draft(app, paths)
         client, url = connect_server(app, command_level, target, stdin_taken="-" in paths, record=record, events=events)
         run = make_sync(app, client, url, prune=prune, force=force, target=only)
         try:
@@ -226,7 +226,7 @@ def _export_sources(app: App, paths, fmt: str) -> int:
 
     from homer_sync.inventory import dump_inventory
 
-    draft = draft_inventory(app, paths)
+    draft = inventory_draft(app, paths)
     if not draft.source_specs:
         raise click.UsageError(f"{', '.join(paths)} declare(s) no sources: to export; give an inventory with sources:")
     # The hand-written entries are left out: only what the sources declare, validated and merged.
@@ -343,7 +343,7 @@ def lookup(app: App, ip, port, capture_id, inventory_file, servers, all_servers,
     from homer_sync.render import render_lookup
 
     if inventory_file:
-        aliases = load_inventory(app, [inventory_file]).aliases
+        aliases = inventory_loaded(app, [inventory_file]).aliases
     else:
         command_level = pop_connection(kwargs)
         target = single_target(app, "lookup", servers, all_servers, command_level)

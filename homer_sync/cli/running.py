@@ -22,13 +22,15 @@ def report_warnings(app: App, inventory) -> None:
         app.warn(str(warning))
 
 
-def load_inventory(app: App, paths, *, resolve: bool = True, sources: bool = True):
-    inventory = draft_inventory(app, paths, resolve=resolve).load(resolve_hosts=resolve, collect_sources=sources)
+def inventory_loaded(app: App, paths, *, resolve: bool = True, sources: bool = True):
+    """The complete inventory (sources read, hosts resolved), its warnings printed."""
+    inventory = inventory_draft(app, paths, resolve=resolve).load(resolve_hosts=resolve, collect_sources=sources)
     report_warnings(app, inventory)
     return inventory
 
 
-def draft_inventory(app: App, paths, *, resolve: bool = True):
+def inventory_draft(app: App, paths, *, resolve: bool = True):
+    """The files read and checked offline (inventory.open_inventory); -v reports the sources' requests."""
     from dataclasses import replace
 
     from homer_sync.inventory import DEFAULT_MAX_ALIASES, open_inventory
@@ -38,10 +40,10 @@ def draft_inventory(app: App, paths, *, resolve: bool = True):
     return replace(draft, on_request=log_request) if app.verbose else draft
 
 
-def open_inventory(app: App, paths):
+def inventory_or_draft(app: App, paths):
     """The inventory checked before any request: complete when it has no sources; otherwise a
     draft whose sources are read while HOMER lists its aliases (sync.plan_inventory)."""
-    draft = draft_inventory(app, paths)
+    draft = inventory_draft(app, paths)
     return draft if draft.source_specs else draft.load()
 
 
