@@ -172,7 +172,7 @@ def _default_backup_dir() -> Path:
 
 
 def _apply_and_report(app: App, run, job, hooks, fmt: str, url: str, record=None) -> int:
-    from homer_sync.render import failure_lines, render_apply_json, render_apply_result
+    from homer_sync.render import render_apply_json, render_apply_result
     from homer_sync.sync import RunOutcome
 
     context = {"server": url, "api": job.client.api_version}
@@ -193,14 +193,20 @@ def _apply_and_report(app: App, run, job, hooks, fmt: str, url: str, record=None
         return EXIT_OK
     if fmt != "json" and not (app.quiet and fmt in ("table", "plain")):
         render_apply_result(result.applied, sys.stdout, fmt=fmt, color=table_color(app, fmt))
-    if result.applied.backup_path:
-        app.info(f"Backup of the previous aliases: {result.applied.backup_path}")
-    if result.applied.pruned_backups:
-        app.info(f"Removed the {len(result.applied.pruned_backups)} oldest backup(s) of this server "
-                 "(--keep-backups)")
-    for line in failure_lines(result.applied):
-        click.echo(line, err=True)
+    _report_on_stderr(app, result.applied)
     return EXIT_OK if result.ok else EXIT_ERROR
+
+
+def _report_on_stderr(app: App, applied) -> None:
+    """What an apply tells beside its output, in every format: the backup, the backups removed, each failure."""
+    from homer_sync.render import failure_lines
+
+    if applied.backup_path:
+        app.info(f"Backup of the previous aliases: {applied.backup_path}")
+    if applied.pruned_backups:
+        app.info(f"Removed the {len(applied.pruned_backups)} oldest backup(s) of this server (--keep-backups)")
+    for line in failure_lines(applied):
+        click.echo(line, err=True)
 
 
 def _apply_events(app: App, run, job, hooks, events, url: str, record=None) -> int:
@@ -209,7 +215,6 @@ def _apply_events(app: App, run, job, hooks, events, url: str, record=None) -> i
     from contextlib import nullcontext
     from dataclasses import replace
 
-    from homer_sync.render import failure_lines
     from homer_sync.sync import RunOutcome
 
     events.planned(job.plan, {"server": url, "api": job.client.api_version}, unsafe=run.unsafe(job),
@@ -227,13 +232,7 @@ def _apply_events(app: App, run, job, hooks, events, url: str, record=None) -> i
     events.verified(result.applied)
     code = EXIT_OK if result.ok else EXIT_ERROR
     events.summary("apply", "applied", exit_code=code, result=result.applied)
-    if result.applied.backup_path:
-        app.info(f"Backup of the previous aliases: {result.applied.backup_path}")
-    if result.applied.pruned_backups:
-        app.info(f"Removed the {len(result.applied.pruned_backups)} oldest backup(s) of this server "
-                 "(--keep-backups)")
-    for line in failure_lines(result.applied):
-        click.echo(line, err=True)
+    _report_on_stderr(app, result.applied)
     return code
 
 
