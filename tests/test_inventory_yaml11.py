@@ -34,6 +34,7 @@ def one_alias(fields: str):
 @pytest.mark.parametrize("written", [
     "0101", "0017", "1:30", "0x10", "0b101", "1_000", "+5", ".inf", "-.inf", ".NaN", "1e3", "1.0e+3",
     "2024-01-01", "2024-01-01 10:00:00", "yes", "No", "ON", "off",
+    "2024-02-30", "2024-13-01", "2024-01-01 25:00:00",  # shaped like dates, not dates: PyYAML's constructor fails
 ])
 def test_an_unquoted_capture_id_is_kept_as_written(written):
     assert one_alias(f"alias: a01, ip: 10.0.0.1, capture_id: {written}").capture_id == written
@@ -140,3 +141,33 @@ def test_plain_decimal_numbers_booleans_and_nulls_are_still_typed():
 def test_quoted_and_explicitly_tagged_values_are_what_they_say():
     alias = one_alias("alias: '010', ip: 10.0.0.1, capture_id: \"0x10\", port: !!int 010")
     assert (alias.name, alias.capture_id, alias.port) == ("010", "0x10", 8)
+
+
+def test_a_value_shaped_like_an_impossible_date_is_text_in_block_yaml_too():
+    # Block YAML goes through the fast reader: the same value, never a traceback.
+    inventory = load("""\
+        version: 1
+        x-reviewed: 2024-02-30
+        aliases:
+          - alias: a01
+            ip: 10.0.0.1
+            capture_id: 2024-13-01
+    """)
+    assert [alias.capture_id for alias in inventory.aliases] == ["2024-13-01"]
+    assert problems("""\
+        version: 1
+        aliases:
+          - alias: a01
+            ip: 10.0.0.1
+            port: 2024-02-30
+    """) == ["<stdin>:5: aliases[0].port: port must be an integer 0-65535, got string '2024-02-30'"]
+
+
+@pytest.mark.parametrize("tagged, kind", [
+    ("!!timestamp 2024-02-30", "timestamp"), ("!!int abc", "int"), ("!!float xyz", "float"), ("!!bool maybe", "bool"),
+])
+def test_an_explicit_tag_its_value_cannot_have_is_a_problem_at_its_line(tagged, kind):
+    value = tagged.split(" ", 1)[1]
+    assert problems(f"version: 1\naliases:\n  - alias: a01\n    ip: 10.0.0.1\n    capture_id: {tagged}\n") == [
+        f"<stdin>:5: invalid YAML: '{value}' is not a valid {kind} (column 17)"
+    ]

@@ -127,7 +127,12 @@ def _build_from_events(loader):
                     if tag not in _SCALAR_TAGS:
                         raise _yaml_error(f"unsupported tag {tag!r}", event.start_mark)
                     node = yaml.ScalarNode(tag, text, event.start_mark, event.end_mark)
-                    value = scalars[(tag, text)] = loader.yaml_constructors[tag](loader, node)
+                    try:
+                        value = scalars[(tag, text)] = loader.yaml_constructors[tag](loader, node)
+                    except (ValueError, KeyError, OverflowError, TypeError):
+                        # !!int abc, !!bool maybe, !!timestamp 2024-02-30: PyYAML fails outside its own errors
+                        raise _yaml_error(f"{text!r} is not a valid {tag.rsplit(':', 1)[-1]}",
+                                          event.start_mark) from None
             if event.anchor is not None:
                 anchors[event.anchor] = value
             attach(value, event.start_mark.line + 1)

@@ -94,4 +94,8 @@ def _read_yaml11(text: str):
         return text
     if tag.endswith(":float") and _DECIMAL_FLOAT.fullmatch(text):
         return float(text)
-    return Unquoted(text, constructor.yaml_constructors[tag](constructor, yaml.ScalarNode(tag, text)))
+    try:
+        value = constructor.yaml_constructors[tag](constructor, yaml.ScalarNode(tag, text))
+    except (ValueError, OverflowError, yaml.YAMLError):
+        return text  # shaped like a date but not one (2024-02-30): YAML 1.1 cannot read it either
+    return Unquoted(text, value)
