@@ -138,37 +138,25 @@ class _Reader:
             i += 1
             match = _KEY_WORD.match(content)  # the usual "key: word" line, read at once
             if match is not None:
-                key = keys.get(match[1], keys)
-                if key is keys:
-                    key = keys[match[1]] = plain_scalar(match[1])
                 value = match[2]
                 if value[0] in _TYPED_STARTS and not _DOTTED.match(value):  # dotted quads stay text
                     value = plain_scalar(value)
-                if key in mapping:
-                    mapping.add_duplicate(key, line)
-                mapping[key] = value
-                key_lines[key] = line
-                if i >= count or indents[i] < indent:
-                    return mapping, i
-                if indents[i] > indent:
+            else:
+                match = _KEY.match(content)
+                if match is None:
                     raise Unsupported
-                content = contents[i]
-                continue
-            match = _KEY.match(content)
-            if match is None:
-                raise Unsupported
+                rest = match[2]
+                if rest and rest[0] != "#":
+                    value = _scalar(rest, line)
+                elif i < count and indents[i] > indent:
+                    value, i = self.block(i, indents[i])
+                elif i < count and indents[i] == indent and _is_item(contents[i]):
+                    value, i = self.sequence(i, indent)
+                else:
+                    value = None
             key = keys.get(match[1], keys)
             if key is keys:
                 key = keys[match[1]] = plain_scalar(match[1])
-            rest = match[2]
-            if rest and rest[0] != "#":
-                value = _scalar(rest, line)
-            elif i < count and indents[i] > indent:
-                value, i = self.block(i, indents[i])
-            elif i < count and indents[i] == indent and _is_item(contents[i]):
-                value, i = self.sequence(i, indent)
-            else:
-                value = None
             if key in mapping:
                 mapping.add_duplicate(key, line)
             mapping[key] = value
