@@ -346,8 +346,8 @@ class SavedPlan:
                             prune_requested=self.plan.prune, desired_empty=self.plan.desired_count == 0)
 
 
-def read_saved_plan(path: Path) -> SavedPlan:
-    """Read and validate a plan file, without contacting any server; HomerSyncError when unusable."""
+def _read_plan_file(path: Path, outcome: str = ""):
+    """(the file's JSON object, its Plan); HomerSyncError naming the file, ending with ``outcome``."""
     from homer_sync.plan import Plan
 
     try:
@@ -355,11 +355,16 @@ def read_saved_plan(path: Path) -> SavedPlan:
     except (OSError, ValueError) as exc:
         raise HomerSyncError(f"cannot read plan file {path}: {exc}") from None
     if not isinstance(data, dict):
-        raise HomerSyncError(f"plan file {path} is not a homer-sync plan")
+        raise HomerSyncError(f"plan file {path} is not a homer-sync plan{outcome}")
     try:
-        plan = Plan.from_dict(data)
+        return data, Plan.from_dict(data)
     except HomerSyncError as exc:
-        raise HomerSyncError(f"plan file {path}: {exc}") from None
+        raise HomerSyncError(f"plan file {path}: {exc}{outcome}") from None
+
+
+def read_saved_plan(path: Path) -> SavedPlan:
+    """Read and validate a plan file, without contacting any server; HomerSyncError when unusable."""
+    data, plan = _read_plan_file(path)
     for key in ("server", "api", "created", "inventory_checksum"):
         if data.get(key) is not None and not isinstance(data[key], str):
             raise HomerSyncError(f"plan file {path}: invalid plan file: '{key}' has the wrong type")
@@ -415,19 +420,10 @@ def load_saved_plan(path: Path, client, *, server: str, limit_flags: dict[str, f
     Every change is checked against the live alias list (recheck.recheck); the limits are this
     run's flags, else the stricter of the defaults and the file's (saved_plan_limits).
     """
-    from homer_sync.plan import Plan, SafetyLimits, state_checksum
+    from homer_sync.plan import SafetyLimits, state_checksum
     from homer_sync.recheck import TamperedPlanError, recheck
 
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise HomerSyncError(f"cannot read plan file {path}: {exc}") from None
-    if not isinstance(data, dict):
-        raise HomerSyncError(f"plan file {path} is not a homer-sync plan; nothing was written")
-    try:
-        plan = Plan.from_dict(data)
-    except HomerSyncError as exc:
-        raise HomerSyncError(f"plan file {path}: {exc}; nothing was written") from None
+    data, plan = _read_plan_file(path, "; nothing was written")
     saved_server = data.get("server")
     if not isinstance(saved_server, str) or not saved_server:
         # Without it, a plan made for one HOMER would apply to a copy of it (a staging server
