@@ -523,14 +523,7 @@ def markdown_apply(result, *, limit: int = APPLY_MARKDOWN_MAX_CHARS) -> str:
     full = text(None)
     if len(full) <= limit:
         return full
-    low, high = 0, max(len(failures), len(problems))
-    while low < high:
-        middle = (low + high + 1) // 2
-        if len(text(middle)) <= limit:
-            low = middle
-        else:
-            high = middle - 1
-    return text(low)
+    return longest_fitting(text, max(len(failures), len(problems)), limit)
 
 
 class progress_reporter:
@@ -692,7 +685,7 @@ def servers_summary(runs, exit_code: int) -> str:
 
 # The plan table, the merge-request markdown and show live in their own modules (below ~500 lines
 # each); their public names are the package's too.
-from .markdown import MARKDOWN_MAX_CHARS, markdown_plan  # noqa: E402
+from .markdown import MARKDOWN_MAX_CHARS, longest_fitting, markdown_plan  # noqa: E402
 from .show import check_document, check_line, render_saved_plan, saved_plan_context  # noqa: E402
 from .table import (  # noqa: E402
     ACTION_SYMBOL,

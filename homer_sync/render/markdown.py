@@ -49,14 +49,20 @@ def markdown_plan(plan, context: dict | None = None, *, unsafe: Sequence[str] = 
         return "".join(head + _markdown_shortened_note(by_action, per_action, saved)
                        + _markdown_changes(shown, len(plan.changes)) + left_alone)
 
-    low, high = 0, max(len(group) for group in by_action)  # shortened(low) is the best that fits so far
+    return longest_fitting(shortened, max(len(group) for group in by_action), limit)
+
+
+def longest_fitting(text_of, most: int, limit: int) -> str:
+    """``text_of(n)`` for the largest n in 0..most whose text is at most ``limit`` characters (or n = 0);
+    the text grows with n, so a binary search finds it."""
+    low, high = 0, most  # text_of(low) is the best that fits so far
     while low < high:
         middle = (low + high + 1) // 2
-        if len(shortened(middle)) <= limit:
+        if len(text_of(middle)) <= limit:
             low = middle
         else:
             high = middle - 1
-    return shortened(low)
+    return text_of(low)
 
 
 def _markdown_refusal(unsafe: Sequence[str], *, forced: bool) -> list[str]:
