@@ -202,11 +202,10 @@ class CompleteListing:
                         settled.add(outcome.text)
                         continue
                     self.report.refined += 1
-                    for child in self._cover(outcome, settled):
-                        if child not in seen:
-                            seen.add(child)
-                            next_level.append(_Lead(child, _narrow(outcome.members, child),
-                                                    outcome.sample.narrow(child) if outcome.sample else None))
+                    for lead in self._cover(outcome, settled):
+                        if lead.text not in seen:
+                            seen.add(lead.text)
+                            next_level.append(lead)
                 level = sorted(next_level, key=lambda lead: lead.text)
         except _Budget:
             raise IncompleteListError(
@@ -278,28 +277,35 @@ class CompleteListing:
         with self._lock:
             return self._first_cap
 
-    def _cover(self, outcome: _Outcome, settled: set[str]) -> list[str]:
+    def _cover(self, outcome: _Outcome, settled: set[str]) -> list[_Lead]:
         """The cheapest cover of an unsettled C(text) (rule 4), judged by what is known of its members:
         those received (a lower bound of each child's size) and the uniform sample (an estimate).
         (Looking one more level down was tried: it chose worse on the shapes of v4_shapes.py.)"""
+        leads: dict[str, _Lead] = {}  # each child narrowed once, whether judged, chosen or both
+
+        def lead(child: str) -> _Lead:
+            if child not in leads:
+                leads[child] = _Lead(child, _narrow(outcome.members, child),
+                                     outcome.sample.narrow(child) if outcome.sample else None)
+            return leads[child]
+
         options = _covers(outcome.text)
-        if len(options) == 1:
-            return options[0]
         cap = self._cap or 1000
 
         def cost(child: str) -> float:
             if _implied(child, settled):
                 return 0.0
-            size = float(len(_narrow(outcome.members, child)))
-            if outcome.sample is not None:
-                size = max(size, outcome.sample.narrow(child).estimate)
+            known = lead(child)
+            size = max(float(len(known.known)), known.sample.estimate if known.sample is not None else 0.0)
             if size < _ONE_QUERY * cap:
                 return 1.0
             if size < _TWO_QUERIES * cap:
                 return 2.0
             return 2.0 + 1.5 * size / cap  # refined again: roughly what its own children will cost
 
-        return min(options, key=lambda children: (sum(map(cost, children)), len(children)))
+        chosen = options[0] if len(options) == 1 else min(
+            options, key=lambda children: (sum(map(cost, children)), len(children)))
+        return [lead(child) for child in chosen]
 
 
 def _covers(text: str) -> list[list[str]]:
